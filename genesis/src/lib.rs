@@ -1,1 +1,305 @@
-//! placeholder
+//! The genesis of a Bansos Ledger network: its members (name, role, Ed25519 key, address,
+//! voting power), its initial programs, the log origin and the consensus timeouts, with a
+//! validation that explains every problem it finds.
+//!
+//! The network id is the SHA-256 of the genesis file's exact bytes, so every signature and
+//! receipt is bound to one network. This crate only parses and checks: it does no I/O (the
+//! `bansos-genesis` tool that writes keys and files arrives with the network, issue #3).
+
+use bansos_verifier::entry::{AmountRule, MemberId, NetworkId, PeriodKind, ProgramCode};
+use bansos_verifier::hash::Hash;
+use bansos_verifier::note::{KeyKind, VerifierKey, is_key_name_valid};
+use ed25519_dalek::VerifyingKey;
+use serde::{Deserialize, Serialize};
+
+/// Version of the genesis format.
+pub const GENESIS_FORMAT: u32 = 1;
+/// Most members a network may have (bounds every per-member table).
+pub const MEMBERS_MAX: usize = 64;
+/// Most programs a genesis may list.
+pub const GENESIS_PROGRAMS_MAX: usize = 256;
+/// Largest genesis file accepted.
+pub const GENESIS_BYTES_MAX: usize = 1024 * 1024;
+
+/// What a member may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Registers programs, allocates aid, revokes allocations.
+    Ministry,
+    /// A bank or PT Pos: records claims and returns.
+    Bank,
+    /// Validates and audits; submits no transactions.
+    Auditor,
+}
+
+/// One network member.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Its position in the member list.
+    pub id: MemberId,
+    /// Short name, used as its checkpoint key name (no spaces, no `+`), e.g. `kemensos`.
+    pub name: String,
+    /// Full name for people, e.g. "Kementerian Sosial".
+    pub display_name: String,
+    /// What it may submit.
+    pub role: Role,
+    /// Ed25519 public key, hex.
+    pub public_key: String,
+    /// Peer-to-peer address, e.g. `/ip4/127.0.0.1/tcp/27000`.
+    pub p2p_address: String,
+    /// Consensus voting power; 0 for a member that does not validate.
+    pub voting_power: u64,
+}
+
+/// A program known from the start.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenesisProgram {
+    /// Program code.
+    pub code: ProgramCode,
+    /// Name for people.
+    pub name: String,
+    /// The ministry that issues it.
+    pub issuer: MemberId,
+    /// Shape of its periods.
+    pub period_kind: PeriodKind,
+    /// Amount per allocation.
+    pub amount: AmountRule,
+}
+
+/// Consensus timeouts, milliseconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsensusTimeouts {
+    /// Propose step.
+    pub propose_ms: u64,
+    /// Prevote step.
+    pub prevote_ms: u64,
+    /// Precommit step.
+    pub precommit_ms: u64,
+    /// Largest accepted difference between a proposed block time and a validator's clock.
+    pub block_time_drift_ms: u64,
+}
+
+/// The genesis document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Genesis {
+    /// [`GENESIS_FORMAT`].
+    pub format: u32,
+    /// Network name for people, e.g. "Bansos Ledger testnet".
+    pub network_name: String,
+    /// The log's checkpoint origin line, e.g. `ledger.bansos.example/testnet`.
+    pub origin: String,
+    /// Members, `id` equal to position.
+    pub members: Vec<Member>,
+    /// Programs registered from the start.
+    pub programs: Vec<GenesisProgram>,
+    /// Consensus timeouts.
+    pub consensus: ConsensusTimeouts,
+}
+
+/// Why a genesis file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum GenesisError {
+    /// Not JSON of the genesis shape.
+    #[error("genesis is not valid JSON of the expected shape: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Too large.
+    #[error("genesis file is larger than {GENESIS_BYTES_MAX} bytes")]
+    TooLarge,
+    /// Parsed, but invalid; each line is one problem.
+    #[error("genesis is invalid:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// A validated genesis with its network id and members' parsed keys.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// The document.
+    pub genesis: Genesis,
+    /// SHA-256 of the file bytes.
+    pub id: NetworkId,
+    keys: Vec<VerifyingKey>,
+}
+
+impl Network {
+    /// Parses and validates genesis file bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Network, GenesisError> {
+        if bytes.len() > GENESIS_BYTES_MAX {
+            return Err(GenesisError::TooLarge);
+        }
+        let genesis: Genesis = serde_json::from_slice(bytes)?;
+        let problems = genesis.problems();
+        if !problems.is_empty() {
+            return Err(GenesisError::Invalid(problems));
+        }
+        let keys = genesis.members.iter().map(|m| parse_key(&m.public_key).expect("validated")).collect();
+        Ok(Network { id: NetworkId(Hash::digest(bytes).0), genesis, keys })
+    }
+
+    /// The canonical file bytes of a genesis (pretty JSON with a final newline), as the
+    /// genesis tool writes them.
+    pub fn to_file_bytes(genesis: &Genesis) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(genesis).expect("genesis serializes");
+        v.push(b'\n');
+        v
+    }
+
+    /// A member by id.
+    pub fn member(&self, id: MemberId) -> Option<&Member> {
+        self.genesis.members.get(id.0 as usize)
+    }
+
+    /// A member's public key.
+    pub fn key(&self, id: MemberId) -> Option<&VerifyingKey> {
+        self.keys.get(id.0 as usize)
+    }
+
+    /// The checkpoint verifier keys of the validators (members with voting power).
+    pub fn validator_vkeys(&self) -> Vec<VerifierKey> {
+        self.genesis
+            .members
+            .iter()
+            .zip(&self.keys)
+            .filter(|(m, _)| m.voting_power > 0)
+            .map(|(m, k)| VerifierKey::new(&m.name, KeyKind::Ed25519, *k))
+            .collect()
+    }
+
+    /// Smallest number of validator signatures that is more than two thirds of the voting
+    /// power when every validator has equal power: ⌊2n/3⌋ + 1.
+    pub fn checkpoint_quorum(&self) -> usize {
+        let n = self.genesis.members.iter().filter(|m| m.voting_power > 0).count();
+        2 * n / 3 + 1
+    }
+}
+
+fn parse_key(hex: &str) -> Option<VerifyingKey> {
+    let bytes = data_encoding::HEXLOWER_PERMISSIVE.decode(hex.as_bytes()).ok()?;
+    VerifyingKey::from_bytes(&bytes.try_into().ok()?).ok()
+}
+
+impl Genesis {
+    /// Every problem found, each as a sentence naming the member or program concerned.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.format != GENESIS_FORMAT {
+            p.push(format!("format is {}, this software reads format {GENESIS_FORMAT}", self.format));
+        }
+        if self.origin.is_empty() || self.origin.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+            p.push("origin must be non-empty, without spaces or '+' (e.g. ledger.bansos.example/testnet)".into());
+        }
+        if self.members.is_empty() || self.members.len() > MEMBERS_MAX {
+            p.push(format!("a network has 1 to {MEMBERS_MAX} members, this one has {}", self.members.len()));
+        }
+        let mut keys = Vec::new();
+        for (i, m) in self.members.iter().enumerate() {
+            let who = format!("member {i} ({})", m.name);
+            if m.id.0 as usize != i {
+                p.push(format!("{who}: id is {}, expected its position {i}", m.id.0));
+            }
+            if !is_key_name_valid(&m.name) {
+                p.push(format!("{who}: name must be non-empty without spaces or '+'"));
+            }
+            if self.members[..i].iter().any(|o| o.name == m.name) {
+                p.push(format!("{who}: name is used by an earlier member"));
+            }
+            match parse_key(&m.public_key) {
+                None => p.push(format!("{who}: public_key must be 64 hex digits of a valid Ed25519 key")),
+                Some(k) => {
+                    if keys.contains(&k) {
+                        p.push(format!("{who}: public_key is used by an earlier member"));
+                    }
+                    keys.push(k);
+                }
+            }
+            if m.p2p_address.is_empty() {
+                p.push(format!("{who}: p2p_address is empty"));
+            }
+        }
+        let validators = self.members.iter().filter(|m| m.voting_power > 0).count();
+        if validators == 0 {
+            p.push("no member has voting power: nobody can commit blocks".into());
+        }
+        if self.programs.len() > GENESIS_PROGRAMS_MAX {
+            p.push(format!("at most {GENESIS_PROGRAMS_MAX} programs may be listed"));
+        }
+        for (i, prog) in self.programs.iter().enumerate() {
+            let what = format!("program {}", prog.code.as_str());
+            if self.programs[..i].iter().any(|o| o.code == prog.code) {
+                p.push(format!("{what}: listed twice"));
+            }
+            match self.members.get(prog.issuer.0 as usize) {
+                Some(m) if m.role == Role::Ministry => {}
+                Some(m) => p.push(format!("{what}: issuer {} is not a ministry", m.name)),
+                None => p.push(format!("{what}: issuer {} is not a member", prog.issuer.0)),
+            }
+            if let AmountRule::Range { min, max } = prog.amount {
+                if min > max || min.0 == 0 {
+                    p.push(format!("{what}: amount range must have 0 < min <= max"));
+                }
+            } else if let AmountRule::Flat(a) = prog.amount {
+                if a.0 == 0 {
+                    p.push(format!("{what}: flat amount must be positive"));
+                }
+            }
+            if prog.name.is_empty() || prog.name.len() > bansos_verifier::entry::PROGRAM_NAME_BYTES_MAX {
+                p.push(format!("{what}: name must be 1 to 100 bytes"));
+            }
+        }
+        let c = &self.consensus;
+        if c.propose_ms == 0 || c.prevote_ms == 0 || c.precommit_ms == 0 {
+            p.push("consensus timeouts must be positive".into());
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bansos_verifier::entry::Rupiah;
+
+    fn sample() -> Genesis {
+        let key = |n: u8| {
+            let k = ed25519_dalek::SigningKey::from_bytes(&[n; 32]).verifying_key();
+            k.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        Genesis {
+            format: 1,
+            network_name: "test".into(),
+            origin: "ledger.bansos.example/test".into(),
+            members: vec![
+                Member { id: MemberId(0), name: "kemensos".into(), display_name: "Kementerian Sosial".into(), role: Role::Ministry, public_key: key(1), p2p_address: "/ip4/127.0.0.1/tcp/1".into(), voting_power: 1 },
+                Member { id: MemberId(1), name: "bri".into(), display_name: "Bank Rakyat Indonesia".into(), role: Role::Bank, public_key: key(2), p2p_address: "/ip4/127.0.0.1/tcp/2".into(), voting_power: 1 },
+            ],
+            programs: vec![GenesisProgram { code: ProgramCode::new("PKH").unwrap(), name: "Program Keluarga Harapan".into(), issuer: MemberId(0), period_kind: PeriodKind::Quarterly, amount: AmountRule::Range { min: Rupiah(1), max: Rupiah(10) } }],
+            consensus: ConsensusTimeouts { propose_ms: 1000, prevote_ms: 500, precommit_ms: 500, block_time_drift_ms: 5000 },
+        }
+    }
+
+    #[test]
+    fn a_good_genesis_parses_and_has_an_id() {
+        let bytes = Network::to_file_bytes(&sample());
+        let n = Network::from_bytes(&bytes).unwrap();
+        assert_eq!(n.id.0, Hash::digest(&bytes).0);
+        assert_eq!(n.validator_vkeys().len(), 2);
+        assert_eq!(n.checkpoint_quorum(), 2);
+    }
+
+    #[test]
+    fn every_problem_is_explained() {
+        let mut g = sample();
+        g.members[1].id = MemberId(5);
+        g.members[1].name = "kemensos".into();
+        g.members[1].public_key = g.members[0].public_key.clone();
+        g.programs[0].issuer = MemberId(1);
+        g.origin = "has space".into();
+        let problems = g.problems();
+        for needle in ["expected its position 1", "used by an earlier member", "public_key is used", "is not a ministry", "origin"] {
+            assert!(problems.iter().any(|p| p.contains(needle)), "missing {needle:?} in {problems:?}");
+        }
+        assert!(matches!(Network::from_bytes(&Network::to_file_bytes(&g)), Err(GenesisError::Invalid(_))));
+        assert!(matches!(Network::from_bytes(b"{}"), Err(GenesisError::Json(_))));
+    }
+}

@@ -1,0 +1,164 @@
+//! One validator's ledger: applies decided blocks with the rules, appends the accepted
+//! entries to the log, and commits both through one storage transaction. Also rebuilds the
+//! state by replaying the log (an `fsck`).
+
+use bansos_genesis::Network;
+use bansos_verifier::checkpoint::Checkpoint;
+use bansos_verifier::entry::Leaf;
+use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
+use bansos_verifier::tile::TILE_WIDTH;
+
+use crate::log::{LogError, LogReader, LogWriter};
+use crate::rules::{Block, BlockError, BlockOutcome, apply_block};
+use crate::store::{LedgerStore, LogRead};
+
+/// Why a block could not be applied or the log replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError<E: std::error::Error + 'static> {
+    /// The block itself is unacceptable or storage failed while checking it.
+    #[error(transparent)]
+    Block(#[from] BlockError<E>),
+    /// The log failed.
+    #[error(transparent)]
+    Log(#[from] LogError<E>),
+    /// Storage failed while committing; nothing of the block was written.
+    #[error("storage failed while committing the block: {0}")]
+    Commit(#[source] E),
+    /// Replaying the log did not reproduce it (a bug or a tampered log).
+    #[error("replay diverges at leaf {leaf}: {reason}")]
+    Replay {
+        /// First leaf that differs.
+        leaf: u64,
+        /// What differs.
+        reason: String,
+    },
+}
+
+/// A ledger over a storage backend.
+pub struct Ledger<S: LedgerStore> {
+    network: Network,
+    store: S,
+    writer: LogWriter,
+}
+
+/// The result of one applied block.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// What the rules decided.
+    pub outcome: BlockOutcome,
+    /// Log size after the block.
+    pub size: TreeSize,
+    /// Root after the block.
+    pub root: Hash,
+}
+
+impl<S: LedgerStore> Ledger<S> {
+    /// Opens a ledger on a (possibly empty) store.
+    pub fn open(network: Network, store: S) -> Result<Ledger<S>, LedgerError<S::Error>> {
+        let writer = LogWriter::open(&store)?;
+        Ok(Ledger { network, store, writer })
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The store, for reads.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// Log size.
+    pub fn size(&self) -> TreeSize {
+        self.writer.size()
+    }
+
+    /// Current root.
+    pub fn root(&self) -> Hash {
+        self.writer.root()
+    }
+
+    /// The unsigned checkpoint of the current log.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint::new(&self.network.genesis.origin, self.size(), self.root())
+    }
+
+    /// Reads of the stored log.
+    pub fn reader(&self) -> Result<LogReader<'_, S>, LogError<S::Error>> {
+        LogReader::new(&self.store)
+    }
+
+    /// Applies a decided block: rules, log append, one atomic commit.
+    pub fn apply(&mut self, block: &Block) -> Result<Applied, LedgerError<S::Error>> {
+        let first_leaf = LeafIndex(self.writer.size().0);
+        let outcome = apply_block(&self.network, &self.store, first_leaf, block)?;
+        let leaves: Vec<Vec<u8>> = outcome
+            .accepted
+            .iter()
+            .map(|a| Leaf { height: block.height, block_time: block.time, tx: a.tx.clone() }.encode())
+            .collect();
+        let (batch, next) = self.writer.append::<S::Error>(&leaves)?;
+        self.store.commit(&batch, &outcome.delta).map_err(LedgerError::Commit)?;
+        self.writer = next;
+        assert_eq!(self.writer.size().0, first_leaf.0 + leaves.len() as u64, "log size after a block");
+        Ok(Applied { outcome, size: self.writer.size(), root: self.writer.root() })
+    }
+
+    /// Rebuilds a ledger into `target` (an empty store) by replaying every leaf of `source`
+    /// block by block through the rules. Every logged transaction must be accepted again, at
+    /// the same leaf, and the final root must match: otherwise the log or the rules changed.
+    pub fn rebuild<R: LogRead>(network: Network, source: &R, target: S) -> Result<Ledger<S>, LedgerError<S::Error>> {
+        let reader = LogReader::new(source).map_err(|e| LedgerError::Replay { leaf: 0, reason: e.to_string() })?;
+        let size = reader.size();
+        let mut ledger = Ledger::open(network, target)?;
+        let mut pending: Option<Block> = None;
+        let mut expected_leaf = 0u64;
+        let bundles = size.0.div_ceil(TILE_WIDTH);
+        let flush = |ledger: &mut Ledger<S>, block: Block, start: u64| -> Result<(), LedgerError<S::Error>> {
+            let n = block.txs.len() as u64;
+            let applied = ledger.apply(&block)?;
+            if let Some((_, why)) = applied.outcome.rejected.first() {
+                return Err(LedgerError::Replay { leaf: start, reason: format!("a logged transaction is rejected on replay: {why}") });
+            }
+            assert_eq!(applied.outcome.accepted.len() as u64, n);
+            Ok(())
+        };
+        let mut block_start = 0u64;
+        for b in 0..bundles {
+            let entries = reader.entries(b).map_err(|e| LedgerError::Replay { leaf: b * TILE_WIDTH, reason: e.to_string() })?;
+            for entry in entries {
+                let leaf = Leaf::decode(&entry).map_err(|e| LedgerError::Replay { leaf: expected_leaf, reason: format!("undecodable entry: {e}") })?;
+                match &mut pending {
+                    Some(block) if block.height == leaf.height && block.time == leaf.block_time => block.txs.push(leaf.tx),
+                    _ => {
+                        if let Some(block) = pending.take() {
+                            flush(&mut ledger, block, block_start)?;
+                        }
+                        // Heights of blocks that committed nothing leave gaps: fill them.
+                        let stored = ledger.store.height().map_err(|e| LedgerError::Block(BlockError::Storage(e)))?;
+                        for h in stored + 1..leaf.height {
+                            flush(&mut ledger, Block { height: h, time: leaf.block_time, txs: Vec::new() }, expected_leaf)?;
+                        }
+                        block_start = expected_leaf;
+                        pending = Some(Block { height: leaf.height, time: leaf.block_time, txs: vec![leaf.tx] });
+                    }
+                }
+                expected_leaf += 1;
+            }
+        }
+        if let Some(block) = pending.take() {
+            flush(&mut ledger, block, block_start)?;
+        }
+        let root = reader.root_at(size).map_err(|e| LedgerError::Replay { leaf: size.0, reason: e.to_string() })?;
+        if ledger.size() != size || ledger.root() != root {
+            return Err(LedgerError::Replay { leaf: size.0, reason: "the rebuilt root differs".into() });
+        }
+        Ok(ledger)
+    }
+}

@@ -1,0 +1,201 @@
+//! The narrow storage interface of the ledger (what a backend must answer and the one atomic
+//! write it must make), the ledger state records, and the in-memory backend.
+//!
+//! A backend is a key-value store with five tables: hash tiles, entry bundles, allocations,
+//! programs, and two sets (dedup keys and transaction hashes), plus the log size and block
+//! height. [`LedgerStore::commit`] writes one block's log batch and state changes in one
+//! transaction: after a crash, either all of a block is there or none of it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bansos_verifier::entry::{AllocationId, MemberId, PeriodKind, ProgramCode, Rupiah, AmountRule, Allocation};
+use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
+use serde::{Deserialize, Serialize};
+
+use crate::log::LogBatch;
+
+/// A storage backend and what it fails with.
+pub trait Storage {
+    /// What the backend fails with (I/O, a damaged file).
+    type Error: std::error::Error + Send + Sync + 'static;
+}
+
+/// Reads of the stored Merkle log.
+pub trait LogRead: Storage {
+    /// Number of entries in the log.
+    fn log_size(&self) -> Result<TreeSize, Self::Error>;
+    /// Stored [`crate::log::TileNodes`] bytes of hash tile (level, index).
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// Stored entry bundle bytes (the latest, possibly partial, version).
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>, Self::Error>;
+}
+
+/// Reads of the ledger state.
+pub trait StateRead: Storage {
+    /// Height of the last applied block (0 before the first).
+    fn height(&self) -> Result<u64, Self::Error>;
+    /// A registered program.
+    fn program(&self, code: &ProgramCode) -> Result<Option<ProgramState>, Self::Error>;
+    /// An allocation and its claim status.
+    fn allocation(&self, id: &AllocationId) -> Result<Option<AllocationState>, Self::Error>;
+    /// Whether a dedup key (see [`dedup_key`]) was used.
+    fn dedup_used(&self, key: &Hash) -> Result<bool, Self::Error>;
+    /// Where a committed transaction is, by its hash.
+    fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, Self::Error>;
+}
+
+/// A storage backend for one validator's ledger.
+pub trait LedgerStore: LogRead + StateRead {
+    /// Writes a log batch and a state delta atomically and durably.
+    fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), Self::Error>;
+}
+
+/// A program as the state knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramState {
+    /// The issuing ministry.
+    pub issuer: MemberId,
+    /// Name for people.
+    pub name: String,
+    /// Shape of its periods.
+    pub period_kind: PeriodKind,
+    /// Amount rule.
+    pub amount: AmountRule,
+}
+
+/// Whether an allocation can still be claimed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AllocationStatus {
+    /// Claimable (until its expiry).
+    Open,
+    /// Its payer returned the funds.
+    Returned,
+    /// Its ministry revoked it.
+    Revoked,
+}
+
+/// An allocation with its claims so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationState {
+    /// The allocation as logged.
+    pub allocation: Allocation,
+    /// The ministry that allocated it.
+    pub issuer: MemberId,
+    /// Its leaf in the log.
+    pub leaf: LeafIndex,
+    /// Total paid so far.
+    pub claimed: Rupiah,
+    /// Leaves of its claims, in order.
+    pub claims: Vec<LeafIndex>,
+    /// Open, returned or revoked.
+    pub status: AllocationStatus,
+}
+
+/// Where a committed transaction landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Leaf index.
+    pub leaf: LeafIndex,
+}
+
+/// State changes of one block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateDelta {
+    /// The block's height.
+    pub height: u64,
+    /// Programs registered.
+    pub programs: BTreeMap<ProgramCode, ProgramState>,
+    /// Allocations created or changed, final value.
+    pub allocations: BTreeMap<AllocationId, AllocationState>,
+    /// Dedup keys used.
+    pub dedup: BTreeSet<Hash>,
+    /// Transactions committed.
+    pub txs: BTreeMap<Hash, TxLocation>,
+}
+
+/// The stored key of a dedup tag: unique per (program, period, tag).
+pub fn dedup_key(program: &ProgramCode, period: &str, tag: &Hash) -> Hash {
+    Hash::digest_parts(&[
+        b"bansos-ledger/dedup-key/v1\0",
+        &[program.as_str().len() as u8],
+        program.as_str().as_bytes(),
+        &[period.len() as u8],
+        period.as_bytes(),
+        &tag.0,
+    ])
+}
+
+/// Everything in memory: for tests, tools and the conformance suite's reference.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    size: TreeSize,
+    tiles: BTreeMap<(u8, u64), Vec<u8>>,
+    bundles: BTreeMap<u64, Vec<u8>>,
+    height: u64,
+    programs: BTreeMap<ProgramCode, ProgramState>,
+    allocations: BTreeMap<AllocationId, AllocationState>,
+    dedup: BTreeSet<Hash>,
+    txs: BTreeMap<Hash, TxLocation>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+}
+
+impl Storage for MemoryStore {
+    type Error = std::convert::Infallible;
+}
+
+impl LogRead for MemoryStore {
+    fn log_size(&self) -> Result<TreeSize, Self::Error> {
+        Ok(self.size)
+    }
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.tiles.get(&(level, index)).cloned())
+    }
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.bundles.get(&index).cloned())
+    }
+}
+
+impl StateRead for MemoryStore {
+    fn height(&self) -> Result<u64, Self::Error> {
+        Ok(self.height)
+    }
+    fn program(&self, code: &ProgramCode) -> Result<Option<ProgramState>, Self::Error> {
+        Ok(self.programs.get(code).cloned())
+    }
+    fn allocation(&self, id: &AllocationId) -> Result<Option<AllocationState>, Self::Error> {
+        Ok(self.allocations.get(id).cloned())
+    }
+    fn dedup_used(&self, key: &Hash) -> Result<bool, Self::Error> {
+        Ok(self.dedup.contains(key))
+    }
+    fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, Self::Error> {
+        Ok(self.txs.get(tx_hash).copied())
+    }
+}
+
+impl LedgerStore for MemoryStore {
+    fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), Self::Error> {
+        assert!(log.new_size >= self.size, "the log never shrinks");
+        self.size = log.new_size;
+        self.tiles.extend(log.tiles.iter().map(|(k, v)| (*k, v.clone())));
+        self.bundles.extend(log.bundles.iter().map(|(k, v)| (*k, v.clone())));
+        if state.height > 0 {
+            assert!(state.height > self.height, "block heights only grow");
+            self.height = state.height;
+        }
+        self.programs.extend(state.programs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.allocations.extend(state.allocations.iter().map(|(k, v)| (*k, v.clone())));
+        self.dedup.extend(state.dedup.iter().copied());
+        self.txs.extend(state.txs.iter().map(|(k, v)| (*k, *v)));
+        Ok(())
+    }
+}
