@@ -1,1 +1,228 @@
-//! placeholder
+//! The redb storage backend of a validator: the Merkle log's tiles and bundles and the ledger
+//! state, in one redb file, written one block per ACID transaction with `fsync` on commit.
+//!
+//! [`RedbStore`] is the writer's handle (each read opens its own read transaction);
+//! [`Snapshot`] is one read transaction, a consistent view for serving tiles and proofs while
+//! blocks are being committed. Records are JSON (state) or raw bytes (log); the layout is in
+//! ARCHITECTURE.md. This crate knows nothing of consensus or HTTP.
+
+use std::path::Path;
+
+use bansos_ledger::log::LogBatch;
+use bansos_ledger::store::{AllocationState, LedgerStore, LogRead, ProgramState, StateDelta, StateRead, Storage, TxLocation};
+use bansos_verifier::entry::{AllocationId, ProgramCode};
+use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
+use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
+
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const TILES: TableDefinition<(u8, u64), &[u8]> = TableDefinition::new("tiles");
+const BUNDLES: TableDefinition<u64, &[u8]> = TableDefinition::new("bundles");
+const PROGRAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("programs");
+const ALLOCATIONS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("allocations");
+const DEDUP: TableDefinition<[u8; 32], ()> = TableDefinition::new("dedup");
+const TXS: TableDefinition<[u8; 32], (u64, u64)> = TableDefinition::new("txs");
+
+const LOG_SIZE: &str = "log_size";
+const HEIGHT: &str = "height";
+const SCHEMA: &str = "schema";
+/// Version of the table layout; a store of another version is refused, not misread.
+pub const SCHEMA_VERSION: u64 = 1;
+
+/// What the redb backend fails with.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed (I/O, a full disk, a damaged file).
+    #[error("database error: {0}")]
+    Redb(#[from] redb::Error),
+    /// A record does not decode (a damaged file or a bug).
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    /// The file was written by another layout version.
+    #[error("the store has schema version {found}, this build reads {SCHEMA_VERSION}")]
+    Schema {
+        /// Version found.
+        found: u64,
+    },
+}
+
+fn redb_err<E: Into<redb::Error>>(e: E) -> StoreError {
+    StoreError::Redb(e.into())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("state records serialize")
+}
+
+/// A validator's store: one redb file.
+pub struct RedbStore {
+    db: Database,
+}
+
+impl RedbStore {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        let db = Database::create(path).map_err(redb_err)?;
+        let tx = db.begin_write().map_err(redb_err)?;
+        {
+            let mut meta = tx.open_table(META).map_err(redb_err)?;
+            let found = meta.get(SCHEMA).map_err(redb_err)?.map(|v| v.value());
+            match found {
+                None => {
+                    meta.insert(SCHEMA, SCHEMA_VERSION).map_err(redb_err)?;
+                }
+                Some(SCHEMA_VERSION) => {}
+                Some(found) => return Err(StoreError::Schema { found }),
+            }
+            tx.open_table(TILES).map_err(redb_err)?;
+            tx.open_table(BUNDLES).map_err(redb_err)?;
+            tx.open_table(PROGRAMS).map_err(redb_err)?;
+            tx.open_table(ALLOCATIONS).map_err(redb_err)?;
+            tx.open_table(DEDUP).map_err(redb_err)?;
+            tx.open_table(TXS).map_err(redb_err)?;
+        }
+        tx.commit().map_err(redb_err)?;
+        Ok(RedbStore { db })
+    }
+
+    /// A consistent read-only view of the store as of now.
+    pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        Ok(Snapshot { tx: self.db.begin_read().map_err(redb_err)? })
+    }
+}
+
+/// One read transaction: every read sees the same committed state.
+pub struct Snapshot {
+    tx: ReadTransaction,
+}
+
+impl Snapshot {
+    fn meta(&self, key: &str) -> Result<u64, StoreError> {
+        let t = self.tx.open_table(META).map_err(redb_err)?;
+        Ok(t.get(key).map_err(redb_err)?.map(|v| v.value()).unwrap_or(0))
+    }
+}
+
+impl Storage for Snapshot {
+    type Error = StoreError;
+}
+
+impl LogRead for Snapshot {
+    fn log_size(&self) -> Result<TreeSize, StoreError> {
+        Ok(TreeSize(self.meta(LOG_SIZE)?))
+    }
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.tx.open_table(TILES).map_err(redb_err)?;
+        Ok(t.get((level, index)).map_err(redb_err)?.map(|v| v.value().to_vec()))
+    }
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.tx.open_table(BUNDLES).map_err(redb_err)?;
+        Ok(t.get(index).map_err(redb_err)?.map(|v| v.value().to_vec()))
+    }
+}
+
+impl StateRead for Snapshot {
+    fn height(&self) -> Result<u64, StoreError> {
+        self.meta(HEIGHT)
+    }
+    fn program(&self, code: &ProgramCode) -> Result<Option<ProgramState>, StoreError> {
+        let t = self.tx.open_table(PROGRAMS).map_err(redb_err)?;
+        t.get(code.as_str()).map_err(redb_err)?.map(|v| decode("program", v.value())).transpose()
+    }
+    fn allocation(&self, id: &AllocationId) -> Result<Option<AllocationState>, StoreError> {
+        let t = self.tx.open_table(ALLOCATIONS).map_err(redb_err)?;
+        t.get(id.0).map_err(redb_err)?.map(|v| decode("allocation", v.value())).transpose()
+    }
+    fn dedup_used(&self, key: &Hash) -> Result<bool, StoreError> {
+        let t = self.tx.open_table(DEDUP).map_err(redb_err)?;
+        Ok(t.get(key.0).map_err(redb_err)?.is_some())
+    }
+    fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        let t = self.tx.open_table(TXS).map_err(redb_err)?;
+        Ok(t.get(tx_hash.0).map_err(redb_err)?.map(|v| {
+            let (height, leaf) = v.value();
+            TxLocation { height, leaf: LeafIndex(leaf) }
+        }))
+    }
+}
+
+impl Storage for RedbStore {
+    type Error = StoreError;
+}
+
+impl LogRead for RedbStore {
+    fn log_size(&self) -> Result<TreeSize, StoreError> {
+        self.snapshot()?.log_size()
+    }
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.snapshot()?.tile(level, index)
+    }
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.snapshot()?.bundle(index)
+    }
+}
+
+impl StateRead for RedbStore {
+    fn height(&self) -> Result<u64, StoreError> {
+        self.snapshot()?.height()
+    }
+    fn program(&self, code: &ProgramCode) -> Result<Option<ProgramState>, StoreError> {
+        self.snapshot()?.program(code)
+    }
+    fn allocation(&self, id: &AllocationId) -> Result<Option<AllocationState>, StoreError> {
+        self.snapshot()?.allocation(id)
+    }
+    fn dedup_used(&self, key: &Hash) -> Result<bool, StoreError> {
+        self.snapshot()?.dedup_used(key)
+    }
+    fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        self.snapshot()?.tx_location(tx_hash)
+    }
+}
+
+impl LedgerStore for RedbStore {
+    fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(redb_err)?;
+        {
+            let mut meta = tx.open_table(META).map_err(redb_err)?;
+            let size = meta.get(LOG_SIZE).map_err(redb_err)?.map(|v| v.value()).unwrap_or(0);
+            // Integrity invariants, checked in release builds too.
+            assert!(log.new_size.0 >= size, "the log never shrinks ({size} -> {})", log.new_size.0);
+            meta.insert(LOG_SIZE, log.new_size.0).map_err(redb_err)?;
+            if state.height > 0 {
+                let height = meta.get(HEIGHT).map_err(redb_err)?.map(|v| v.value()).unwrap_or(0);
+                assert!(state.height > height, "block heights only grow ({height} -> {})", state.height);
+                meta.insert(HEIGHT, state.height).map_err(redb_err)?;
+            }
+            let mut tiles = tx.open_table(TILES).map_err(redb_err)?;
+            for (k, v) in &log.tiles {
+                tiles.insert(*k, v.as_slice()).map_err(redb_err)?;
+            }
+            let mut bundles = tx.open_table(BUNDLES).map_err(redb_err)?;
+            for (k, v) in &log.bundles {
+                bundles.insert(*k, v.as_slice()).map_err(redb_err)?;
+            }
+            let mut programs = tx.open_table(PROGRAMS).map_err(redb_err)?;
+            for (k, v) in &state.programs {
+                programs.insert(k.as_str(), encode(v).as_slice()).map_err(redb_err)?;
+            }
+            let mut allocations = tx.open_table(ALLOCATIONS).map_err(redb_err)?;
+            for (k, v) in &state.allocations {
+                allocations.insert(k.0, encode(v).as_slice()).map_err(redb_err)?;
+            }
+            let mut dedup = tx.open_table(DEDUP).map_err(redb_err)?;
+            for k in &state.dedup {
+                dedup.insert(k.0, ()).map_err(redb_err)?;
+            }
+            let mut txs = tx.open_table(TXS).map_err(redb_err)?;
+            for (k, v) in &state.txs {
+                txs.insert(k.0, (v.height, v.leaf.0)).map_err(redb_err)?;
+            }
+        }
+        tx.commit().map_err(redb_err)?;
+        Ok(())
+    }
+}
