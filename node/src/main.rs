@@ -1,0 +1,74 @@
+//! `bansos-node`: the validator daemon. Today it serves a stored log read-only
+//! (`serve-log`); consensus and the write API arrive with issue #3.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use bansos_ledger::log::LogWriter;
+use bansos_node::http::{ReadState, router};
+use bansos_store::RedbStore;
+use bansos_verifier::checkpoint::Checkpoint;
+use bansos_verifier::note::Note;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "bansos-node", version, about = "Bansos Ledger validator daemon")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve a stored log read-only over HTTP: GET /checkpoint, the C2SP tile paths
+    /// (/tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]) and /healthz.
+    ///
+    /// The directory must hold `ledger.redb` and `checkpoint` (a signed note whose size and
+    /// root match the store), as written by `bansos-testnet sample`.
+    ServeLog {
+        /// Directory with ledger.redb and checkpoint.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8700")]
+        listen: SocketAddr,
+        /// Write the URL actually listened on to this file (useful with port 0).
+        #[arg(long)]
+        url_file: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    match Cli::parse().command {
+        Command::ServeLog { dir, listen, url_file } => serve_log(dir, listen, url_file).await,
+    }
+}
+
+async fn serve_log(dir: PathBuf, listen: SocketAddr, url_file: Option<PathBuf>) -> anyhow::Result<()> {
+    let store = RedbStore::open(&dir.join("ledger.redb")).with_context(|| format!("opening {}", dir.join("ledger.redb").display()))?;
+    let note_bytes = std::fs::read(dir.join("checkpoint")).with_context(|| format!("reading {}", dir.join("checkpoint").display()))?;
+    let note = Note::parse(&note_bytes).context("the checkpoint file is not a signed note")?;
+    let cp = Checkpoint::parse_body(note.text()).context("the checkpoint file is not a checkpoint")?;
+    let writer = LogWriter::open(&store).context("reading the log")?;
+    if cp.size != writer.size() || cp.root != writer.root() {
+        bail!("the checkpoint (size {}) does not match the stored log (size {}): refusing to serve", cp.size, writer.size());
+    }
+    let state = Arc::new(ReadState { store, checkpoint: tokio::sync::RwLock::new(note_bytes) });
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    if let Some(f) = url_file {
+        std::fs::write(&f, format!("{url}\n")).with_context(|| format!("writing {}", f.display()))?;
+    }
+    tracing::info!(%url, size = cp.size.0, "serving the log read-only");
+    println!("serving {} entries at {url}", cp.size.0);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
