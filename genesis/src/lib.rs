@@ -234,14 +234,10 @@ impl Genesis {
                 Some(m) => p.push(format!("{what}: issuer {} is not a ministry", m.name)),
                 None => p.push(format!("{what}: issuer {} is not a member", prog.issuer.0)),
             }
-            if let AmountRule::Range { min, max } = prog.amount {
-                if min > max || min.0 == 0 {
-                    p.push(format!("{what}: amount range must have 0 < min <= max"));
-                }
-            } else if let AmountRule::Flat(a) = prog.amount {
-                if a.0 == 0 {
-                    p.push(format!("{what}: flat amount must be positive"));
-                }
+            match prog.amount {
+                AmountRule::Range { min, max } if min > max || min.0 == 0 => p.push(format!("{what}: amount range must have 0 < min <= max")),
+                AmountRule::Flat(a) if a.0 == 0 => p.push(format!("{what}: flat amount must be positive")),
+                _ => {}
             }
             if prog.name.is_empty() || prog.name.len() > bansos_verifier::entry::PROGRAM_NAME_BYTES_MAX {
                 p.push(format!("{what}: name must be 1 to 100 bytes"));

@@ -47,7 +47,7 @@ impl Xorshift {
 
 fn entry(i: u64) -> Vec<u8> {
     // Varying lengths, including empty entries and long ones.
-    let len = (i * 7919 % 97) as usize * if i % 50 == 0 { 40 } else { 1 };
+    let len = (i * 7919 % 97) as usize * if i.is_multiple_of(50) { 40 } else { 1 };
     let mut e = i.to_be_bytes().to_vec();
     e.resize(len, (i % 251) as u8);
     e

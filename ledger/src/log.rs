@@ -22,15 +22,9 @@ pub const APPEND_ENTRIES_MAX: usize = 100_000;
 
 /// A hash tile with its interior nodes, as stored: `width: u16 BE` then, for k = 0..=8, the
 /// `width >> k` hashes of level k inside the tile, left to right.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TileNodes {
     levels: [Vec<Hash>; NODE_LEVELS],
-}
-
-impl Default for TileNodes {
-    fn default() -> Self {
-        TileNodes { levels: Default::default() }
-    }
 }
 
 /// Offset, in hashes, of level `k` in a stored tile of `width`.
@@ -49,7 +43,7 @@ impl TileNodes {
         assert!(self.width() < TILE_WIDTH as usize, "push into a full tile");
         self.levels[0].push(h);
         let mut k = 0;
-        while self.levels[k].len() % 2 == 0 {
+        while self.levels[k].len().is_multiple_of(2) {
             let n = self.levels[k].len();
             let parent = node_hash(&self.levels[k][n - 2], &self.levels[k][n - 1]);
             self.levels[k + 1].push(parent);
@@ -273,12 +267,15 @@ impl LogWriter {
     }
 }
 
+/// A stored tile read during one proof: `((level, index), bytes)`.
+type CachedTile = ((u8, u64), Vec<u8>);
+
 /// Read access to a stored log at a size: tiles, bundles, roots and proofs.
 pub struct LogReader<'a, S: LogRead> {
     store: &'a S,
     size: TreeSize,
     /// Tiles read during one proof; a proof reads each tile once.
-    cache: RefCell<Vec<((u8, u64), Vec<u8>)>>,
+    cache: RefCell<Vec<CachedTile>>,
 }
 
 impl<'a, S: LogRead> LogReader<'a, S> {

@@ -90,10 +90,10 @@ impl World {
             .map(|tx| {
                 let h = tx.hash();
                 // The first verdict for this hash in the block (a duplicate appears twice).
-                if let Some(pos) = applied.outcome.rejected.iter().position(|(rh, _)| *rh == h) {
-                    if !applied.outcome.accepted.iter().any(|a| a.hash == h) {
-                        return Some(applied.outcome.rejected[pos].1.clone());
-                    }
+                if let Some(pos) = applied.outcome.rejected.iter().position(|(rh, _)| *rh == h)
+                    && !applied.outcome.accepted.iter().any(|a| a.hash == h)
+                {
+                    return Some(applied.outcome.rejected[pos].1.clone());
                 }
                 None
             })

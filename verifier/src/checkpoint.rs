@@ -106,10 +106,10 @@ pub struct VerifiedCheckpoint {
 pub fn verify_checkpoint(bytes: &[u8], origin: Option<&str>, policy: &Policy) -> Result<VerifiedCheckpoint, CheckpointError> {
     let note = Note::parse(bytes)?;
     let checkpoint = Checkpoint::parse_body(note.text())?;
-    if let Some(expected) = origin {
-        if checkpoint.origin != expected {
-            return Err(CheckpointError::WrongOrigin { got: checkpoint.origin, expected: expected.into() });
-        }
+    if let Some(expected) = origin
+        && checkpoint.origin != expected
+    {
+        return Err(CheckpointError::WrongOrigin { got: checkpoint.origin, expected: expected.into() });
     }
     let verified = policy.verify(&note)?;
     Ok(VerifiedCheckpoint { checkpoint, verified, note })

@@ -576,10 +576,10 @@ impl TxBody {
     /// Checks the fields that encoding cannot check by type (string lengths), so a value built
     /// in code encodes to bytes that decode back to it.
     pub fn validate(&self) -> Result<(), DecodeError> {
-        if let TxBody::ProgramRegistered(p) = self {
-            if p.name.len() > PROGRAM_NAME_BYTES_MAX {
-                return Err(DecodeError::Oversize { field: "name", max: PROGRAM_NAME_BYTES_MAX });
-            }
+        if let TxBody::ProgramRegistered(p) = self
+            && p.name.len() > PROGRAM_NAME_BYTES_MAX
+        {
+            return Err(DecodeError::Oversize { field: "name", max: PROGRAM_NAME_BYTES_MAX });
         }
         let mut w = Writer::with_capacity(256);
         self.encode(&mut w);

@@ -71,6 +71,9 @@ pub enum TileError {
     /// A tile does not hash to what the checkpoint (through its parent tiles) commits to.
     #[error("tile {0} does not match the checkpoint's root")]
     Inconsistent(String),
+    /// The edge tiles do not hash to the checkpoint's root (one of them, or the root, is wrong).
+    #[error("the checkpoint's root does not match {0}")]
+    RootMismatch(String),
     /// A tile needed to answer was not supplied.
     #[error("tile {0} is needed and was not supplied")]
     Missing(String),
@@ -361,8 +364,10 @@ impl VerifiedTiles {
         let view = VerifiedTiles { size: self.size, root: self.root, tiles: candidate };
         let root = merkle::root(&view, self.size)?;
         if root != self.root {
-            let path = wanted.first().map(|t| t.path()).unwrap_or_else(|| "(empty tree)".into());
-            return Err(TileError::Inconsistent(path));
+            // The root cannot tell which edge tile (or the checkpoint itself) is wrong: name all.
+            let paths: Vec<String> = wanted.iter().map(|t| t.path()).collect();
+            let what = if paths.is_empty() { "the empty tree".to_string() } else { format!("the edge tiles {}", paths.join(", ")) };
+            return Err(TileError::RootMismatch(what));
         }
         self.tiles = view.tiles;
         Ok(())
@@ -449,7 +454,9 @@ impl SubtreeHashes for VerifiedTiles {
                 .unwrap_or(TileRef::hash(level, tile_index, 256));
             TileError::Missing(t.path())
         })?;
-        let run = hashes.get(offset..offset + (1usize << k)).ok_or_else(|| TileError::Inconsistent(format!("tile/{level}/{tile_index}")))?;
+        let run = hashes
+            .get(offset..offset + (1usize << k))
+            .ok_or_else(|| TileError::Inconsistent(TileRef::hash(level, tile_index, hashes.len().clamp(1, 256) as u16).path()))?;
         Ok(subtree_of(run))
     }
 }

@@ -1,1 +1,250 @@
-fn main() {}
+//! `bansos-verify`: checks a transparency log from the outside, trusting nothing but the
+//! verifier keys it is given. `log` audits a whole C2SP tlog-tiles log over HTTP; `proof`
+//! checks an offline C2SP tlog-proof bundle. All checking is done by the `bansos-verifier`
+//! library; this binary only fetches, reads files, and reports.
+
+mod audit;
+mod failure;
+mod http;
+mod keys;
+mod proof;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::failure::Outcome;
+
+const EXIT_CODES_HELP: &str = "\
+Output:
+  Progress goes to stderr. On success the last line on stdout starts with OK and the exit code is 0.
+  On failure stderr ends with one line naming what failed:
+    FAILED: ...   something was checked and is wrong          (exit code 1)
+    error: ...    the check could not be done: arguments,
+                  files, network, HTTP errors, missing tiles  (exit code 2)
+
+Keys:
+  A verifier key is a C2SP signed-note key string, name+keyid+base64, for example
+    kemensos.example+1a2b3c4d+AU8...=
+  Get the keys from the log's operators through a channel you trust (for Bansos Ledger: the
+  genesis file). --keys-file takes one key per line; blank lines and lines starting with # are
+  skipped. --key and --keys-file may be repeated and combined.";
+
+/// Checks a C2SP transparency log, or one entry's offline proof, against trusted keys.
+#[derive(Parser, Debug)]
+#[command(name = "bansos-verify", version, after_long_help = EXIT_CODES_HELP)]
+#[command(long_about = "\
+Checks a C2SP transparency log, or one entry's offline proof, against trusted keys.
+
+A log's checkpoint (its size and Merkle root) is trusted only if enough of the keys you give
+have signed it. Everything else — tiles, entries, proofs — is checked against that root, so a
+log operator, a mirror or the network cannot change a byte unnoticed.
+
+  bansos-verify log --url http://log.example/ledger --keys-file keys.txt --quorum 3
+  bansos-verify proof receipt.tlog-proof --keys-file keys.txt --quorum 3")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Audit a whole C2SP tlog-tiles log from its public checkpoint, tiles and entry bundles.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    #[command(long_about = "\
+Audit a whole C2SP tlog-tiles log from its public checkpoint, tiles and entry bundles.
+
+Steps, each checked before the next is trusted:
+  1. GET <URL>/checkpoint; check its signatures (--key, --quorum) and origin (--origin).
+  2. GET the edge tiles (the partial tile at each level) and recompute the checkpoint's root.
+  3. Logs of up to 100000 entries: GET every hash tile and every entry bundle; check each full
+     tile against its parent tile and recompute the hash of every entry.
+     Larger logs: the same for a random sample of entry bundles (--sample, always including
+     the last one) and the tiles above them.
+  4. Build inclusion proofs for up to 32 of the checked entries (always the log's last entry)
+     from the checked tiles and verify them against the root.
+
+Entries are treated as opaque bytes, so any C2SP tlog-tiles log can be audited, not only
+Bansos Ledger. A partial tile that is gone (HTTP 404) is replaced by the start of its full tile,
+as the spec allows. Only http:// URLs are supported by this build.
+
+On success the last stdout line is:  OK size=<tree size> root=<base64 root>
+Compare that root with what others see (other nodes, witnesses, journalists): the same size
+must always have the same root.")]
+    Log(LogArgs),
+
+    /// Verify an offline C2SP tlog-proof file: one entry, its inclusion proof, a signed checkpoint.
+    #[command(after_long_help = EXIT_CODES_HELP)]
+    #[command(long_about = "\
+Verify an offline C2SP tlog-proof file (c2sp.org/tlog-proof@v1): one entry, its inclusion proof
+and a signed checkpoint. No network is used.
+
+The entry is hashed (RFC 6962 leaf hash) and the proof must lead from that hash to the root of a
+checkpoint signed by enough of the trusted keys. The entry is read from --entry-file, or else from
+the proof's `extra` line. `extra` is not trusted by itself, but a changed entry no longer hashes
+to the proven leaf, so the check fails.
+
+On success the last stdout line is:  OK index=<entry index> size=<tree size> root=<base64 root>")]
+    Proof(ProofArgs),
+}
+
+/// Who must have signed the checkpoint.
+#[derive(Args, Debug)]
+struct TrustArgs {
+    /// A trusted verifier key (name+keyid+base64). Repeat for each trusted signer.
+    #[arg(long = "key", value_name = "VKEY")]
+    keys: Vec<String>,
+
+    /// A file of trusted verifier keys, one per line (# comments and blank lines are skipped).
+    #[arg(long = "keys-file", value_name = "PATH")]
+    keys_files: Vec<PathBuf>,
+
+    /// How many distinct trusted keys must have signed the checkpoint [default: all of them].
+    #[arg(long, value_name = "K")]
+    quorum: Option<usize>,
+
+    /// The origin (first line) the checkpoint must carry, e.g. bansos.example/ledger.
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct LogArgs {
+    /// The log's URL prefix: <URL>/checkpoint and <URL>/tile/... are fetched.
+    #[arg(long, value_name = "URL")]
+    url: String,
+
+    #[command(flatten)]
+    trust: TrustArgs,
+
+    /// Entry bundles to check in a log of more than 100000 entries (the last one always included).
+    #[arg(long, value_name = "N", default_value_t = audit::SAMPLE_BUNDLES_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    sample: u64,
+
+    /// Seed for choosing the sample, to repeat an audit exactly [default: random, printed on stderr].
+    #[arg(long, value_name = "SEED")]
+    seed: Option<u64>,
+
+    /// Seconds allowed for each HTTP request.
+    #[arg(long, value_name = "SECONDS", default_value_t = http::REQUEST_TIMEOUT_SECS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_secs: u64,
+}
+
+#[derive(Args, Debug)]
+struct ProofArgs {
+    /// The tlog-proof file (usually *.tlog-proof).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// The entry's bytes, if the proof file has no `extra` line or you have the entry separately.
+    #[arg(long, value_name = "PATH")]
+    entry_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    trust: TrustArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Log(args) => run_log(args),
+        Command::Proof(args) => run_proof(args),
+    };
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            eprintln!("bansos-verify: {failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}
+
+fn run_log(args: LogArgs) -> Outcome<String> {
+    let policy = keys::policy(&args.trust.keys, &args.trust.keys_files, args.trust.quorum)?;
+    let log = http::HttpLog::new(&args.url, Duration::from_secs(args.timeout_secs))?;
+    // Randomness is an input of the audit; print it so that the same sample can be re-checked.
+    let seed = args.seed.unwrap_or_else(rand::random);
+    eprintln!("auditing {} (sample seed {seed})", log.url(""));
+    let options = audit::AuditOptions {
+        origin: args.trust.origin,
+        sample_bundles: args.sample,
+        seed,
+    };
+    let report = audit::audit(&log, &policy, &options)?;
+    eprintln!(
+        "{} audit passed (checkpoint signed by {}): {} hash tiles, {} entry bundles, {} entries, {} inclusion proofs checked",
+        if report.complete {
+            "complete"
+        } else {
+            "sampled"
+        },
+        report.signers.join(", "),
+        report.tiles,
+        report.bundles,
+        report.entries,
+        report.inclusion_proofs
+    );
+    Ok(format!("OK size={} root={}", report.size, report.root))
+}
+
+fn run_proof(args: ProofArgs) -> Outcome<String> {
+    let policy = keys::policy(&args.trust.keys, &args.trust.keys_files, args.trust.quorum)?;
+    let report = proof::verify(
+        &args.file,
+        args.entry_file.as_deref(),
+        args.trust.origin.as_deref(),
+        &policy,
+    )?;
+    Ok(format!(
+        "OK index={} size={} root={}",
+        report.index, report.size, report.root
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_help_states_the_limits_the_code_uses() {
+        let mut cli = Cli::command();
+        let help = cli
+            .find_subcommand_mut("log")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for needle in [
+            format!("Logs of up to {} entries", audit::AUDIT_FULL_ENTRIES_MAX),
+            format!(
+                "in a log of more than {} entries",
+                audit::AUDIT_FULL_ENTRIES_MAX
+            ),
+            format!(
+                "for up to {} of the checked entries",
+                audit::INCLUSION_CHECKS_MAX
+            ),
+            format!("[default: {}]", audit::SAMPLE_BUNDLES_DEFAULT),
+            format!("exit code {}", failure::EXIT_INVALID),
+            format!("exit code {}", failure::EXIT_UNCHECKED),
+        ] {
+            assert!(
+                help.contains(&needle),
+                "{needle:?} not in the help:\n{help}"
+            );
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The log audit: from a quorum-signed checkpoint down to the entries, every byte fetched is
+//! checked against the checkpoint's root before it is used.
+//!
+//! The order is fixed by what can be checked against what: the checkpoint against the trusted
+//! keys; the edge (partial) tiles against the checkpoint's root; every full tile against its
+//! already-checked parent, so higher levels are fetched first; every entry bundle against its
+//! checked level-0 tile. Last, inclusion proofs for a few entries are built from the checked
+//! tiles and verified with the RFC 9162 algorithm, as an independent cross-check of the tile
+//! math. Entries are opaque bytes: any C2SP tlog-tiles log can be audited.
+//!
+//! The audit does no I/O of its own; it reads through [`Fetch`] and takes its random seed as a
+//! parameter, so a run can be repeated exactly.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bansos_verifier::checkpoint::verify_checkpoint;
+use bansos_verifier::hash::{HASH_BYTES, Hash, LeafIndex, TreeSize, leaf_hash};
+use bansos_verifier::merkle;
+use bansos_verifier::note::{NOTE_BYTES_MAX, Policy};
+use bansos_verifier::tile::{
+    self, ENTRY_BYTES_MAX, TILE_BYTES_FULL, TILE_WIDTH, TileError, TileKind, TileRef, VerifiedTiles,
+};
+use rand::rngs::StdRng;
+use rand::{RngExt as _, SeedableRng as _};
+
+use crate::failure::{Classify as _, Outcome, invalid, unchecked};
+
+/// Logs up to this many entries are audited completely: every tile and every entry bundle.
+pub const AUDIT_FULL_ENTRIES_MAX: u64 = 100_000;
+/// Entry bundles checked in a larger log unless `--sample` says otherwise.
+pub const SAMPLE_BUNDLES_DEFAULT: u64 = 64;
+/// Entries whose inclusion proof is built and verified.
+pub const INCLUSION_CHECKS_MAX: usize = 32;
+/// Largest checkpoint accepted (the signed-note parser's own bound).
+pub const CHECKPOINT_BYTES_MAX: u64 = NOTE_BYTES_MAX as u64;
+/// Largest hash tile: 256 hashes.
+pub const HASH_TILE_BYTES_MAX: u64 = TILE_BYTES_FULL as u64;
+/// Largest entry bundle: 256 entries of at most 65,535 bytes, each with a 2-byte length.
+pub const BUNDLE_BYTES_MAX: u64 = TILE_WIDTH * (2 + ENTRY_BYTES_MAX as u64);
+
+/// Where the audit reads the log's resources from.
+pub trait Fetch {
+    /// The bytes at `path` under the log's prefix (`checkpoint`, `tile/0/000`, ...), or
+    /// `None` if the log answers "not found". A response over `bytes_max` bytes is an error.
+    fn get(&self, path: &str, bytes_max: u64) -> Outcome<Option<Vec<u8>>>;
+}
+
+/// What to check beyond the signatures.
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    /// The origin line the checkpoint must carry, if any.
+    pub origin: Option<String>,
+    /// Entry bundles to check in a log larger than [`AUDIT_FULL_ENTRIES_MAX`].
+    pub sample_bundles: u64,
+    /// Seed for choosing the sampled bundles and entries.
+    pub seed: u64,
+}
+
+/// What an audit that passed has checked.
+#[derive(Clone, Debug)]
+pub struct AuditReport {
+    /// The checkpoint's tree size.
+    pub size: TreeSize,
+    /// The checkpoint's root.
+    pub root: Hash,
+    /// Names of the trusted keys that signed it.
+    pub signers: Vec<String>,
+    /// Whether every tile and bundle was checked (rather than a sample).
+    pub complete: bool,
+    /// Hash tiles checked.
+    pub tiles: u64,
+    /// Entry bundles checked.
+    pub bundles: u64,
+    /// Entries whose leaf hash was recomputed.
+    pub entries: u64,
+    /// Inclusion proofs built and verified.
+    pub inclusion_proofs: u64,
+}
+
+/// Runs the audit against the log `log` under `policy`.
+pub fn audit(log: &dyn Fetch, policy: &Policy, options: &AuditOptions) -> Outcome<AuditReport> {
+    let bytes = log
+        .get("checkpoint", CHECKPOINT_BYTES_MAX)?
+        .ok_or_else(|| {
+            unchecked("the log serves no checkpoint (HTTP 404): is the URL the log's prefix?")
+        })?;
+    let verified =
+        verify_checkpoint(&bytes, options.origin.as_deref(), policy).invalid("checkpoint")?;
+    let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
+    progress(format_args!(
+        "checkpoint: origin {}, size {size}, root {root}, signed by {} of the {} trusted keys ({})",
+        verified.checkpoint.origin,
+        verified.verified.signers.len(),
+        policy.keys().len(),
+        verified.verified.signers.join(", ")
+    ));
+
+    let mut report = AuditReport {
+        size,
+        root,
+        signers: verified.verified.signers,
+        complete: size.0 <= AUDIT_FULL_ENTRIES_MAX,
+        tiles: 0,
+        bundles: 0,
+        entries: 0,
+        inclusion_proofs: 0,
+    };
+    let mut tiles = VerifiedTiles::new(size, root);
+    check_edge(log, &mut tiles, &mut report)?;
+
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let bundle_count = size.0.div_ceil(TILE_WIDTH);
+    let bundles: Vec<u64> = if report.complete {
+        (0..bundle_count).collect()
+    } else {
+        sample_with_last(&mut rng, bundle_count, options.sample_bundles)
+    };
+    let proved = choose_proved_entries(&mut rng, size, &bundles);
+    progress(format_args!(
+        "checking {} of {bundle_count} entry bundles{}",
+        bundles.len(),
+        if report.complete {
+            ""
+        } else {
+            " (a random sample, and the last one)"
+        }
+    ));
+
+    let mut leaves: Vec<(LeafIndex, Hash)> = Vec::with_capacity(INCLUSION_CHECKS_MAX);
+    let progress_every = (bundles.len() / 10).max(1);
+    for (n, &bundle) in bundles.iter().enumerate() {
+        check_chain(log, &mut tiles, bundle, &mut report)?;
+        let tile = tile::tile_at_size(TileKind::Entries, bundle, size)
+            .expect("a bundle index below the bundle count");
+        let bytes = fetch(log, &tile)?;
+        let entries = tiles.check_bundle(&tile, &bytes).map_err(invalid)?;
+        report.bundles += 1;
+        report.entries += entries.len() as u64;
+        for &position in proved.get(&bundle).into_iter().flatten() {
+            let index = LeafIndex(bundle * TILE_WIDTH + u64::from(position));
+            leaves.push((index, leaf_hash(entries[position as usize])));
+        }
+        if (n + 1) % progress_every == 0 || n + 1 == bundles.len() {
+            progress(format_args!(
+                "  checked: {} of {} bundles, {} entries, {} tiles",
+                n + 1,
+                bundles.len(),
+                report.entries,
+                report.tiles
+            ));
+        }
+    }
+
+    for (index, leaf) in leaves {
+        // Every hash of the proof is in a checked tile: the entry's own tiles up to the edge,
+        // and the edge tiles. A miss here is a bug in this program, not in the log.
+        let proof = merkle::inclusion_proof(&tiles, index, size)
+            .expect("the checked tiles hold every hash of the proof")
+            .expect("a checked entry is inside the tree");
+        merkle::verify_inclusion(&leaf, index, size, &proof, &root).invalid(format!(
+            "inclusion proof of entry {index} built from the checked tiles"
+        ))?;
+        report.inclusion_proofs += 1;
+    }
+    progress(format_args!(
+        "inclusion proofs verified for {} entries",
+        report.inclusion_proofs
+    ));
+    Ok(report)
+}
+
+/// Which entries of the checked `bundles` get an inclusion proof, as positions by bundle: a
+/// random sample, and always the log's last entry.
+fn choose_proved_entries(
+    rng: &mut StdRng,
+    size: TreeSize,
+    bundles: &[u64],
+) -> BTreeMap<u64, Vec<u16>> {
+    // Every checked bundle but the last is full, so checked entry k is in bundles[k / 256].
+    let checked_entries = match bundles.last() {
+        Some(&last) => {
+            (bundles.len() as u64 - 1) * TILE_WIDTH + u64::from(bundle_width(size, last))
+        }
+        None => 0,
+    };
+    let mut proved: BTreeMap<u64, Vec<u16>> = BTreeMap::new();
+    for k in sample_with_last(rng, checked_entries, INCLUSION_CHECKS_MAX as u64) {
+        let bundle = bundles[(k / TILE_WIDTH) as usize];
+        proved
+            .entry(bundle)
+            .or_default()
+            .push((k % TILE_WIDTH) as u16);
+    }
+    proved
+}
+
+/// Fetches the edge tiles and checks that they hash to the checkpoint's root.
+fn check_edge(log: &dyn Fetch, tiles: &mut VerifiedTiles, report: &mut AuditReport) -> Outcome<()> {
+    let size = tiles.size();
+    let wanted = tile::edge_tiles(size);
+    let mut edge = Vec::with_capacity(wanted.len());
+    for tile in &wanted {
+        edge.push((*tile, fetch(log, tile)?));
+    }
+    match tiles.add_edge(&edge) {
+        Ok(()) => {}
+        // The root alone cannot tell which edge tile is wrong; name them all.
+        Err(TileError::RootMismatch(_)) if wanted.is_empty() => {
+            return Err(invalid(
+                "checkpoint: the tree is empty, but the root is not the empty tree's root",
+            ));
+        }
+        Err(TileError::RootMismatch(_)) => {
+            let names: Vec<String> = wanted.iter().map(TileRef::path).collect();
+            return Err(invalid(format!(
+                "the edge tiles {} do not hash to the checkpoint's root (size {size}): a tile or the checkpoint is wrong",
+                names.join(", ")
+            )));
+        }
+        Err(e) => return Err(invalid(e)),
+    }
+    report.tiles += wanted.len() as u64;
+    progress(format_args!(
+        "edge tiles: {} checked against the root",
+        wanted.len()
+    ));
+    Ok(())
+}
+
+/// Checks the level-0 tile of entry bundle `bundle` and every unchecked tile above it, top
+/// down, each against its checked parent.
+fn check_chain(
+    log: &dyn Fetch,
+    tiles: &mut VerifiedTiles,
+    bundle: u64,
+    report: &mut AuditReport,
+) -> Outcome<()> {
+    let size = tiles.size();
+    let mut chain = Vec::new();
+    let (mut level, mut index) = (0u8, bundle);
+    // Climb until a checked tile: at the latest the edge tile of some level, which is checked.
+    while let Some(tile) = tile::tile_at_size(TileKind::Hash(level), index, size) {
+        if tiles.has(level, index) {
+            break;
+        }
+        // Partial tiles are the edge tiles, all checked already.
+        assert!(tile.is_full(), "unchecked partial tile {tile}");
+        chain.push(tile);
+        (level, index) = (level + 1, index / TILE_WIDTH);
+    }
+    for tile in chain.iter().rev() {
+        let bytes = fetch(log, tile)?;
+        tiles.add_full(tile, &bytes).map_err(invalid)?;
+        report.tiles += 1;
+    }
+    Ok(())
+}
+
+/// Fetches a tile or bundle. A partial one may be gone once its full tile exists (tlog-tiles:
+/// logs "MAY delete any partial tile once the corresponding full tile becomes available"), so
+/// on a 404 the full one is fetched and its prefix used; checking it is the caller's business.
+fn fetch(log: &dyn Fetch, tile: &TileRef) -> Outcome<Vec<u8>> {
+    let bytes_max = match tile.kind {
+        TileKind::Hash(_) => HASH_TILE_BYTES_MAX,
+        TileKind::Entries => BUNDLE_BYTES_MAX,
+    };
+    if let Some(bytes) = log.get(&tile.path(), bytes_max)? {
+        return Ok(bytes);
+    }
+    if tile.is_full() {
+        return Err(unchecked(format!(
+            "the log does not serve {tile} (HTTP 404), which its checkpoint requires"
+        )));
+    }
+    let full = tile.full();
+    let Some(bytes) = log.get(&full.path(), bytes_max)? else {
+        return Err(unchecked(format!(
+            "the log serves neither {tile} nor {full} (HTTP 404), which its checkpoint requires"
+        )));
+    };
+    progress(format_args!(
+        "  {tile} is gone (HTTP 404); using the start of {full}"
+    ));
+    match tile.kind {
+        TileKind::Hash(_) => {
+            if bytes.len() != TILE_BYTES_FULL {
+                return Err(invalid(format!(
+                    "tile {full} (fetched for {tile}) has {} bytes, expected {TILE_BYTES_FULL}",
+                    bytes.len()
+                )));
+            }
+            Ok(bytes[..tile.width as usize * HASH_BYTES].to_vec())
+        }
+        TileKind::Entries => match tile::bundle_prefix(&bytes, tile.width) {
+            Some(prefix) => Ok(prefix.to_vec()),
+            None => Err(invalid(format!(
+                "entry bundle {full} (fetched for {tile}) holds fewer than {} entries",
+                tile.width
+            ))),
+        },
+    }
+}
+
+/// Number of entries in bundle `bundle` of a tree of `size` leaves.
+fn bundle_width(size: TreeSize, bundle: u64) -> u16 {
+    tile::tile_at_size(TileKind::Entries, bundle, size)
+        .expect("a bundle inside the tree")
+        .width
+}
+
+/// `amount` distinct numbers below `count` (all of them if `amount >= count`), always
+/// including `count - 1`, in increasing order. Floyd's algorithm: exactly `amount - 1` draws.
+fn sample_with_last(rng: &mut StdRng, count: u64, amount: u64) -> Vec<u64> {
+    if count == 0 || amount == 0 {
+        return Vec::new();
+    }
+    if amount >= count {
+        return (0..count).collect();
+    }
+    // Choose amount - 1 of the first count - 1, then add the last.
+    let (n, k) = (count - 1, amount - 1);
+    let mut chosen = BTreeSet::new();
+    for j in n - k..n {
+        let t = rng.random_range(0..=j);
+        if !chosen.insert(t) {
+            chosen.insert(j);
+        }
+    }
+    chosen.insert(count - 1);
+    chosen.into_iter().collect()
+}
+
+fn progress(line: std::fmt::Arguments<'_>) {
+    eprintln!("{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_are_distinct_bounded_and_include_the_last() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for (count, amount) in [
+            (1, 1),
+            (5, 1),
+            (5, 3),
+            (5, 5),
+            (5, 9),
+            (1000, 64),
+            (3, 0),
+            (0, 4),
+        ] {
+            let s = sample_with_last(&mut rng, count, amount);
+            assert_eq!(
+                s.len() as u64,
+                amount.min(count),
+                "count {count} amount {amount}"
+            );
+            assert!(s.windows(2).all(|w| w[0] < w[1]));
+            if amount > 0 && count > 0 {
+                assert_eq!(s.last(), Some(&(count - 1)));
+            }
+        }
+    }
+}
