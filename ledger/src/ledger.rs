@@ -97,7 +97,9 @@ impl<S: LedgerStore> Ledger<S> {
     /// Applies a decided block: rules, log append, one atomic commit.
     pub fn apply(&mut self, block: &Block) -> Result<Applied, LedgerError<S::Error>> {
         let first_leaf = LeafIndex(self.writer.size().0);
-        let outcome = apply_block(&self.network, &self.store, first_leaf, block)?;
+        let view = self.store.view().map_err(|e| LedgerError::Block(BlockError::Storage(e)))?;
+        let outcome = apply_block(&self.network, &view, first_leaf, block)?;
+        drop(view);
         let leaves: Vec<Vec<u8>> = outcome
             .accepted
             .iter()

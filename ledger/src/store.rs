@@ -46,6 +46,12 @@ pub trait StateRead: Storage {
 
 /// A storage backend for one validator's ledger.
 pub trait LedgerStore: LogRead + StateRead {
+    /// A consistent read view (one read transaction in a database backend).
+    type View<'a>: LogRead<Error = Self::Error> + StateRead
+    where
+        Self: 'a;
+    /// Opens a read view; the rules read a whole block through one view.
+    fn view(&self) -> Result<Self::View<'_>, Self::Error>;
     /// Writes a log batch and a state delta atomically and durably.
     fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), Self::Error>;
 }
@@ -128,6 +134,40 @@ pub fn dedup_key(program: &ProgramCode, period: &str, tag: &Hash) -> Hash {
     ])
 }
 
+impl<T: Storage + ?Sized> Storage for &T {
+    type Error = T::Error;
+}
+
+impl<T: LogRead + ?Sized> LogRead for &T {
+    fn log_size(&self) -> Result<TreeSize, Self::Error> {
+        (**self).log_size()
+    }
+    fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+        (**self).tile(level, index)
+    }
+    fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+        (**self).bundle(index)
+    }
+}
+
+impl<T: StateRead + ?Sized> StateRead for &T {
+    fn height(&self) -> Result<u64, Self::Error> {
+        (**self).height()
+    }
+    fn program(&self, code: &ProgramCode) -> Result<Option<ProgramState>, Self::Error> {
+        (**self).program(code)
+    }
+    fn allocation(&self, id: &AllocationId) -> Result<Option<AllocationState>, Self::Error> {
+        (**self).allocation(id)
+    }
+    fn dedup_used(&self, key: &Hash) -> Result<bool, Self::Error> {
+        (**self).dedup_used(key)
+    }
+    fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, Self::Error> {
+        (**self).tx_location(tx_hash)
+    }
+}
+
 /// Everything in memory: for tests, tools and the conformance suite's reference.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryStore {
@@ -183,6 +223,10 @@ impl StateRead for MemoryStore {
 }
 
 impl LedgerStore for MemoryStore {
+    type View<'a> = &'a MemoryStore;
+    fn view(&self) -> Result<&MemoryStore, Self::Error> {
+        Ok(self)
+    }
     fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), Self::Error> {
         assert!(log.new_size >= self.size, "the log never shrinks");
         self.size = log.new_size;

@@ -184,6 +184,10 @@ impl StateRead for RedbStore {
 }
 
 impl LedgerStore for RedbStore {
+    type View<'a> = Snapshot;
+    fn view(&self) -> Result<Snapshot, StoreError> {
+        self.snapshot()
+    }
     fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), StoreError> {
         let tx = self.db.begin_write().map_err(redb_err)?;
         {
