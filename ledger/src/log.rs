@@ -196,6 +196,13 @@ impl LogWriter {
         self.size
     }
 
+    /// Bytes of log data held in memory: the edge tiles' nodes and the partial bundle. Bounded
+    /// by 9 levels × 511 hashes plus 255 entries, whatever the log size.
+    pub fn memory_bytes(&self) -> usize {
+        let nodes: usize = self.edge.iter().map(|t| t.levels.iter().map(Vec::len).sum::<usize>()).sum();
+        nodes * HASH_BYTES + self.bundle.len()
+    }
+
     /// The current root, from the edge alone.
     pub fn root(&self) -> Hash {
         if self.size.0 == 0 {

@@ -101,13 +101,16 @@ proptest! {
 
 #[test]
 fn memory_use_does_not_grow_with_the_log() {
-    // The writer keeps one partial tile per level and the partial bundle: check its size at
-    // very different log sizes through its serialized edge.
-    let (store_small, _) = build(300, 300);
-    let (store_large, _) = build(70_000, 5_000);
-    let small = format!("{:?}", LogWriter::open(&store_small).unwrap()).len();
-    let large = format!("{:?}", LogWriter::open(&store_large).unwrap()).len();
-    // 70,000 = 273 full tiles + 112: the edge holds 112 + 17 + 1 hashes and 112 entries.
-    assert!(large < 64 * 1024, "edge of a 70,000-entry log is {large} bytes of debug text");
-    assert!(small < 64 * 1024, "edge of a 300-entry log is {small} bytes of debug text");
+    // The writer keeps one partial tile per level (with its interior nodes) and the partial
+    // bundle, never anything proportional to the log.
+    let bound = |entries_in_partial_bundle: usize| 9 * 511 * 32 + entries_in_partial_bundle * (2 + 16);
+    for (n, batch) in [(300u64, 300usize), (70_000, 5_000), (65_536, 4_096), (131_071, 10_000)] {
+        let (store, _) = build(n, batch);
+        let writer = LogWriter::open(&store).unwrap();
+        let used = writer.memory_bytes();
+        assert!(used <= bound((n % 256) as usize), "{n} entries: {used} bytes held");
+    }
+    // A full last tile leaves an empty edge at level 0.
+    let (store, _) = build(65_536, 4_096);
+    assert_eq!(LogWriter::open(&store).unwrap().memory_bytes(), 32, "65,536 entries: only the level-2 partial tile's one hash");
 }
