@@ -133,8 +133,16 @@ impl Network {
         if !problems.is_empty() {
             return Err(GenesisError::Invalid(problems));
         }
-        let keys = genesis.members.iter().map(|m| parse_key(&m.public_key).expect("validated")).collect();
-        Ok(Network { id: NetworkId(Hash::digest(bytes).0), genesis, keys })
+        let keys = genesis
+            .members
+            .iter()
+            .map(|m| parse_key(&m.public_key).expect("validated"))
+            .collect();
+        Ok(Network {
+            id: NetworkId(Hash::digest(bytes).0),
+            genesis,
+            keys,
+        })
     }
 
     /// The canonical file bytes of a genesis (pretty JSON with a final newline), as the
@@ -169,13 +177,20 @@ impl Network {
     /// Smallest number of validator signatures that is more than two thirds of the voting
     /// power when every validator has equal power: ⌊2n/3⌋ + 1.
     pub fn checkpoint_quorum(&self) -> usize {
-        let n = self.genesis.members.iter().filter(|m| m.voting_power > 0).count();
+        let n = self
+            .genesis
+            .members
+            .iter()
+            .filter(|m| m.voting_power > 0)
+            .count();
         2 * n / 3 + 1
     }
 }
 
 fn parse_key(hex: &str) -> Option<VerifyingKey> {
-    let bytes = data_encoding::HEXLOWER_PERMISSIVE.decode(hex.as_bytes()).ok()?;
+    let bytes = data_encoding::HEXLOWER_PERMISSIVE
+        .decode(hex.as_bytes())
+        .ok()?;
     VerifyingKey::from_bytes(&bytes.try_into().ok()?).ok()
 }
 
@@ -184,28 +199,46 @@ impl Genesis {
     pub fn problems(&self) -> Vec<String> {
         let mut p = Vec::new();
         if self.format != GENESIS_FORMAT {
-            p.push(format!("format is {}, this software reads format {GENESIS_FORMAT}", self.format));
+            p.push(format!(
+                "format is {}, this software reads format {GENESIS_FORMAT}",
+                self.format
+            ));
         }
-        if self.origin.is_empty() || self.origin.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control()) {
+        if self.origin.is_empty()
+            || self
+                .origin
+                .chars()
+                .any(|c| c.is_whitespace() || c == '+' || c.is_control())
+        {
             p.push("origin must be non-empty, without spaces or '+' (e.g. ledger.bansos.example/testnet)".into());
         }
         if self.members.is_empty() || self.members.len() > MEMBERS_MAX {
-            p.push(format!("a network has 1 to {MEMBERS_MAX} members, this one has {}", self.members.len()));
+            p.push(format!(
+                "a network has 1 to {MEMBERS_MAX} members, this one has {}",
+                self.members.len()
+            ));
         }
         let mut keys = Vec::new();
         for (i, m) in self.members.iter().enumerate() {
             let who = format!("member {i} ({})", m.name);
             if m.id.0 as usize != i {
-                p.push(format!("{who}: id is {}, expected its position {i}", m.id.0));
+                p.push(format!(
+                    "{who}: id is {}, expected its position {i}",
+                    m.id.0
+                ));
             }
             if !is_key_name_valid(&m.name) {
-                p.push(format!("{who}: name must be non-empty without spaces or '+'"));
+                p.push(format!(
+                    "{who}: name must be non-empty without spaces or '+'"
+                ));
             }
             if self.members[..i].iter().any(|o| o.name == m.name) {
                 p.push(format!("{who}: name is used by an earlier member"));
             }
             match parse_key(&m.public_key) {
-                None => p.push(format!("{who}: public_key must be 64 hex digits of a valid Ed25519 key")),
+                None => p.push(format!(
+                    "{who}: public_key must be 64 hex digits of a valid Ed25519 key"
+                )),
                 Some(k) => {
                     if keys.contains(&k) {
                         p.push(format!("{who}: public_key is used by an earlier member"));
@@ -222,7 +255,9 @@ impl Genesis {
             p.push("no member has voting power: nobody can commit blocks".into());
         }
         if self.programs.len() > GENESIS_PROGRAMS_MAX {
-            p.push(format!("at most {GENESIS_PROGRAMS_MAX} programs may be listed"));
+            p.push(format!(
+                "at most {GENESIS_PROGRAMS_MAX} programs may be listed"
+            ));
         }
         for (i, prog) in self.programs.iter().enumerate() {
             let what = format!("program {}", prog.code.as_str());
@@ -235,11 +270,17 @@ impl Genesis {
                 None => p.push(format!("{what}: issuer {} is not a member", prog.issuer.0)),
             }
             match prog.amount {
-                AmountRule::Range { min, max } if min > max || min.0 == 0 => p.push(format!("{what}: amount range must have 0 < min <= max")),
-                AmountRule::Flat(a) if a.0 == 0 => p.push(format!("{what}: flat amount must be positive")),
+                AmountRule::Range { min, max } if min > max || min.0 == 0 => {
+                    p.push(format!("{what}: amount range must have 0 < min <= max"))
+                }
+                AmountRule::Flat(a) if a.0 == 0 => {
+                    p.push(format!("{what}: flat amount must be positive"))
+                }
                 _ => {}
             }
-            if prog.name.is_empty() || prog.name.len() > bansos_verifier::entry::PROGRAM_NAME_BYTES_MAX {
+            if prog.name.is_empty()
+                || prog.name.len() > bansos_verifier::entry::PROGRAM_NAME_BYTES_MAX
+            {
                 p.push(format!("{what}: name must be 1 to 100 bytes"));
             }
         }
@@ -259,18 +300,51 @@ mod tests {
     fn sample() -> Genesis {
         let key = |n: u8| {
             let k = ed25519_dalek::SigningKey::from_bytes(&[n; 32]).verifying_key();
-            k.as_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
+            k.as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
         };
         Genesis {
             format: 1,
             network_name: "test".into(),
             origin: "ledger.bansos.example/test".into(),
             members: vec![
-                Member { id: MemberId(0), name: "kemensos".into(), display_name: "Kementerian Sosial".into(), role: Role::Ministry, public_key: key(1), p2p_address: "/ip4/127.0.0.1/tcp/1".into(), voting_power: 1 },
-                Member { id: MemberId(1), name: "bri".into(), display_name: "Bank Rakyat Indonesia".into(), role: Role::Bank, public_key: key(2), p2p_address: "/ip4/127.0.0.1/tcp/2".into(), voting_power: 1 },
+                Member {
+                    id: MemberId(0),
+                    name: "kemensos".into(),
+                    display_name: "Kementerian Sosial".into(),
+                    role: Role::Ministry,
+                    public_key: key(1),
+                    p2p_address: "/ip4/127.0.0.1/tcp/1".into(),
+                    voting_power: 1,
+                },
+                Member {
+                    id: MemberId(1),
+                    name: "bri".into(),
+                    display_name: "Bank Rakyat Indonesia".into(),
+                    role: Role::Bank,
+                    public_key: key(2),
+                    p2p_address: "/ip4/127.0.0.1/tcp/2".into(),
+                    voting_power: 1,
+                },
             ],
-            programs: vec![GenesisProgram { code: ProgramCode::new("PKH").unwrap(), name: "Program Keluarga Harapan".into(), issuer: MemberId(0), period_kind: PeriodKind::Quarterly, amount: AmountRule::Range { min: Rupiah(1), max: Rupiah(10) } }],
-            consensus: ConsensusTimeouts { propose_ms: 1000, prevote_ms: 500, precommit_ms: 500, block_time_drift_ms: 5000 },
+            programs: vec![GenesisProgram {
+                code: ProgramCode::new("PKH").unwrap(),
+                name: "Program Keluarga Harapan".into(),
+                issuer: MemberId(0),
+                period_kind: PeriodKind::Quarterly,
+                amount: AmountRule::Range {
+                    min: Rupiah(1),
+                    max: Rupiah(10),
+                },
+            }],
+            consensus: ConsensusTimeouts {
+                propose_ms: 1000,
+                prevote_ms: 500,
+                precommit_ms: 500,
+                block_time_drift_ms: 5000,
+            },
         }
     }
 
@@ -292,10 +366,25 @@ mod tests {
         g.programs[0].issuer = MemberId(1);
         g.origin = "has space".into();
         let problems = g.problems();
-        for needle in ["expected its position 1", "used by an earlier member", "public_key is used", "is not a ministry", "origin"] {
-            assert!(problems.iter().any(|p| p.contains(needle)), "missing {needle:?} in {problems:?}");
+        for needle in [
+            "expected its position 1",
+            "used by an earlier member",
+            "public_key is used",
+            "is not a ministry",
+            "origin",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(needle)),
+                "missing {needle:?} in {problems:?}"
+            );
         }
-        assert!(matches!(Network::from_bytes(&Network::to_file_bytes(&g)), Err(GenesisError::Invalid(_))));
-        assert!(matches!(Network::from_bytes(b"{}"), Err(GenesisError::Json(_))));
+        assert!(matches!(
+            Network::from_bytes(&Network::to_file_bytes(&g)),
+            Err(GenesisError::Invalid(_))
+        ));
+        assert!(matches!(
+            Network::from_bytes(b"{}"),
+            Err(GenesisError::Json(_))
+        ));
     }
 }

@@ -57,9 +57,16 @@ fn entry(i: u64) -> Vec<u8> {
 /// handle, open the same data again).
 pub fn run<S: LedgerStore>(fresh: impl FnOnce() -> S, mut reopen: impl FnMut(S) -> S) {
     let mut store = fresh();
-    assert_eq!(store.log_size().unwrap(), TreeSize(0), "a fresh store is empty");
+    assert_eq!(
+        store.log_size().unwrap(),
+        TreeSize(0),
+        "a fresh store is empty"
+    );
     assert_eq!(store.height().unwrap(), 0, "a fresh store is at height 0");
-    assert!(store.tile(0, 0).unwrap().is_none(), "a fresh store has no tiles");
+    assert!(
+        store.tile(0, 0).unwrap().is_none(),
+        "a fresh store has no tiles"
+    );
     let writer = LogWriter::open(&store).unwrap();
     assert_eq!(writer.root(), EMPTY_ROOT, "empty root");
 
@@ -70,46 +77,105 @@ pub fn run<S: LedgerStore>(fresh: impl FnOnce() -> S, mut reopen: impl FnMut(S) 
     let mut height = 0;
     for (round, &n) in batch_sizes.iter().enumerate() {
         let writer = LogWriter::open(&store).unwrap();
-        assert_eq!(writer.size().0, entries.len() as u64, "round {round}: size after reopen");
-        let new: Vec<Vec<u8>> = (0..n as u64).map(|i| entry(entries.len() as u64 + i)).collect();
+        assert_eq!(
+            writer.size().0,
+            entries.len() as u64,
+            "round {round}: size after reopen"
+        );
+        let new: Vec<Vec<u8>> = (0..n as u64)
+            .map(|i| entry(entries.len() as u64 + i))
+            .collect();
         let (batch, next) = writer.append::<S::Error>(&new).unwrap();
         height += 1;
-        let mut delta = StateDelta { height, ..Default::default() };
+        let mut delta = StateDelta {
+            height,
+            ..Default::default()
+        };
         let code = ProgramCode::new(&format!("P{round}")).unwrap();
         delta.programs.insert(
             code.clone(),
-            ProgramState { issuer: MemberId(round as u16), name: format!("Program {round}"), period_kind: PeriodKind::Monthly, amount: AmountRule::Flat(Rupiah(100 + round as u64)) },
+            ProgramState {
+                issuer: MemberId(round as u16),
+                name: format!("Program {round}"),
+                period_kind: PeriodKind::Monthly,
+                amount: AmountRule::Flat(Rupiah(100 + round as u64)),
+            },
         );
         let dedup = Hash::digest(&[round as u8]);
         delta.dedup.insert(dedup);
         let tx = Hash::digest(&[round as u8, 1]);
-        delta.txs.insert(tx, TxLocation { height, leaf: LeafIndex(entries.len() as u64) });
+        delta.txs.insert(
+            tx,
+            TxLocation {
+                height,
+                leaf: LeafIndex(entries.len() as u64),
+            },
+        );
         store.commit(&batch, &delta).unwrap();
         store = reopen(store);
         assert_eq!(store.height().unwrap(), height, "round {round}: height");
-        assert_eq!(store.program(&code).unwrap().map(|p| p.issuer), Some(MemberId(round as u16)), "round {round}: program");
-        assert!(store.dedup_used(&dedup).unwrap(), "round {round}: dedup key");
-        assert!(!store.dedup_used(&Hash::digest(b"never")).unwrap(), "round {round}: unknown dedup key");
-        assert_eq!(store.tx_location(&tx).unwrap().map(|l| l.height), Some(height), "round {round}: tx location");
-        assert!(store.allocation(&AllocationId([9; 16])).unwrap().is_none(), "round {round}: unknown allocation");
+        assert_eq!(
+            store.program(&code).unwrap().map(|p| p.issuer),
+            Some(MemberId(round as u16)),
+            "round {round}: program"
+        );
+        assert!(
+            store.dedup_used(&dedup).unwrap(),
+            "round {round}: dedup key"
+        );
+        assert!(
+            !store.dedup_used(&Hash::digest(b"never")).unwrap(),
+            "round {round}: unknown dedup key"
+        );
+        assert_eq!(
+            store.tx_location(&tx).unwrap().map(|l| l.height),
+            Some(height),
+            "round {round}: tx location"
+        );
+        assert!(
+            store.allocation(&AllocationId([9; 16])).unwrap().is_none(),
+            "round {round}: unknown allocation"
+        );
 
         leaves.extend(new.iter().map(|e| leaf_hash(e)));
         entries.extend(new);
         let size = TreeSize(entries.len() as u64);
-        assert_eq!(store.log_size().unwrap(), size, "round {round}: stored size");
-        assert_eq!(next.root(), naive_root(&leaves), "round {round}: writer root");
-        assert_eq!(LogWriter::open(&store).unwrap().root(), next.root(), "round {round}: root after reopen");
+        assert_eq!(
+            store.log_size().unwrap(),
+            size,
+            "round {round}: stored size"
+        );
+        assert_eq!(
+            next.root(),
+            naive_root(&leaves),
+            "round {round}: writer root"
+        );
+        assert_eq!(
+            LogWriter::open(&store).unwrap().root(),
+            next.root(),
+            "round {round}: root after reopen"
+        );
         check_reads(&store, &entries, &leaves, &mut rng, round);
     }
 }
 
-fn check_reads<S: LogRead>(store: &S, entries: &[Vec<u8>], leaves: &[Hash], rng: &mut Xorshift, round: usize) {
+fn check_reads<S: LogRead>(
+    store: &S,
+    entries: &[Vec<u8>],
+    leaves: &[Hash],
+    rng: &mut Xorshift,
+    round: usize,
+) {
     let reader = LogReader::new(store).unwrap();
     let size = reader.size();
     // Roots at a sample of past sizes, and the current one.
     for _ in 0..20 {
         let s = rng.below(size.0 + 1);
-        assert_eq!(reader.root_at(TreeSize(s)).unwrap(), naive_root(&leaves[..s as usize]), "round {round}: root at {s}");
+        assert_eq!(
+            reader.root_at(TreeSize(s)).unwrap(),
+            naive_root(&leaves[..s as usize]),
+            "round {round}: root at {s}"
+        );
     }
     // Every tile and bundle of the current size.
     for level in 0..=tile::top_level(size) {
@@ -122,19 +188,48 @@ fn check_reads<S: LogRead>(store: &S, entries: &[Vec<u8>], leaves: &[Hash], rng:
             let span = TILE_WIDTH.pow(level as u32);
             for (i, h) in hashes.iter().enumerate() {
                 let start = ((n * TILE_WIDTH + i as u64) * span) as usize;
-                assert_eq!(*h, naive_root(&leaves[start..start + span as usize]), "round {round}: tile {} hash {i}", t.path());
+                assert_eq!(
+                    *h,
+                    naive_root(&leaves[start..start + span as usize]),
+                    "round {round}: tile {} hash {i}",
+                    t.path()
+                );
             }
             // A narrower partial of the same tile is its prefix.
             if t.width > 1 {
-                let narrow = TileRef { width: t.width / 2, ..t };
-                assert_eq!(reader.read_tile(&narrow).unwrap().unwrap(), bytes[..narrow.width as usize * 32], "round {round}: prefix of {}", t.path());
+                let narrow = TileRef {
+                    width: t.width / 2,
+                    ..t
+                };
+                assert_eq!(
+                    reader.read_tile(&narrow).unwrap().unwrap(),
+                    bytes[..narrow.width as usize * 32],
+                    "round {round}: prefix of {}",
+                    t.path()
+                );
             }
             // Wider than exists: not served.
             if !t.is_full() {
-                assert!(reader.read_tile(&TileRef { width: t.width + 1, ..t }).unwrap().is_none(), "round {round}: {} wider", t.path());
+                assert!(
+                    reader
+                        .read_tile(&TileRef {
+                            width: t.width + 1,
+                            ..t
+                        })
+                        .unwrap()
+                        .is_none(),
+                    "round {round}: {} wider",
+                    t.path()
+                );
             }
         }
-        assert!(reader.read_tile(&TileRef::hash(level, count + 1, 256)).unwrap().is_none(), "round {round}: tile beyond the log");
+        assert!(
+            reader
+                .read_tile(&TileRef::hash(level, count + 1, 256))
+                .unwrap()
+                .is_none(),
+            "round {round}: tile beyond the log"
+        );
     }
     let bundles = size.0.div_ceil(TILE_WIDTH);
     for b in 0..bundles {
@@ -145,20 +240,40 @@ fn check_reads<S: LogRead>(store: &S, entries: &[Vec<u8>], leaves: &[Hash], rng:
     }
     if size.0 > 0 {
         let i = rng.below(size.0);
-        assert_eq!(reader.entry(LeafIndex(i)).unwrap().as_ref(), Some(&entries[i as usize]), "round {round}: entry {i}");
+        assert_eq!(
+            reader.entry(LeafIndex(i)).unwrap().as_ref(),
+            Some(&entries[i as usize]),
+            "round {round}: entry {i}"
+        );
     }
-    assert!(reader.entry(LeafIndex(size.0)).unwrap().is_none(), "round {round}: entry beyond the log");
+    assert!(
+        reader.entry(LeafIndex(size.0)).unwrap().is_none(),
+        "round {round}: entry beyond the log"
+    );
     // Inclusion and consistency proofs at random past sizes.
     for _ in 0..40.min(size.0 as usize) {
         let n = 1 + rng.below(size.0);
         let i = rng.below(n);
         let proof = reader.inclusion_proof(LeafIndex(i), TreeSize(n)).unwrap();
         let root = naive_root(&leaves[..n as usize]);
-        verify_inclusion(&leaves[i as usize], LeafIndex(i), TreeSize(n), &proof, &root).unwrap_or_else(|e| panic!("round {round}: inclusion {i} in {n}: {e}"));
+        verify_inclusion(
+            &leaves[i as usize],
+            LeafIndex(i),
+            TreeSize(n),
+            &proof,
+            &root,
+        )
+        .unwrap_or_else(|e| panic!("round {round}: inclusion {i} in {n}: {e}"));
         let m = rng.below(n + 1);
         let proof = reader.consistency_proof(TreeSize(m), TreeSize(n)).unwrap();
         let old = naive_root(&leaves[..m as usize]);
-        verify_consistency(TreeSize(m), TreeSize(n), &old, &root, &proof).unwrap_or_else(|e| panic!("round {round}: consistency {m}->{n}: {e}"));
+        verify_consistency(TreeSize(m), TreeSize(n), &old, &root, &proof)
+            .unwrap_or_else(|e| panic!("round {round}: consistency {m}->{n}: {e}"));
     }
-    assert!(reader.inclusion_proof(LeafIndex(0), TreeSize(size.0 + 1)).is_err(), "round {round}: proof beyond the log");
+    assert!(
+        reader
+            .inclusion_proof(LeafIndex(0), TreeSize(size.0 + 1))
+            .is_err(),
+        "round {round}: proof beyond the log"
+    );
 }

@@ -56,7 +56,11 @@ impl<S: LedgerStore> Ledger<S> {
     /// Opens a ledger on a (possibly empty) store.
     pub fn open(network: Network, store: S) -> Result<Ledger<S>, LedgerError<S::Error>> {
         let writer = LogWriter::open(&store)?;
-        Ok(Ledger { network, store, writer })
+        Ok(Ledger {
+            network,
+            store,
+            writer,
+        })
     }
 
     /// The network.
@@ -97,58 +101,114 @@ impl<S: LedgerStore> Ledger<S> {
     /// Applies a decided block: rules, log append, one atomic commit.
     pub fn apply(&mut self, block: &Block) -> Result<Applied, LedgerError<S::Error>> {
         let first_leaf = LeafIndex(self.writer.size().0);
-        let view = self.store.view().map_err(|e| LedgerError::Block(BlockError::Storage(e)))?;
+        let view = self
+            .store
+            .view()
+            .map_err(|e| LedgerError::Block(BlockError::Storage(e)))?;
         let outcome = apply_block(&self.network, &view, first_leaf, block)?;
         drop(view);
         let leaves: Vec<Vec<u8>> = outcome
             .accepted
             .iter()
-            .map(|a| Leaf { height: block.height, block_time: block.time, tx: a.tx.clone() }.encode())
+            .map(|a| {
+                Leaf {
+                    height: block.height,
+                    block_time: block.time,
+                    tx: a.tx.clone(),
+                }
+                .encode()
+            })
             .collect();
         let (batch, next) = self.writer.append::<S::Error>(&leaves)?;
-        self.store.commit(&batch, &outcome.delta).map_err(LedgerError::Commit)?;
+        self.store
+            .commit(&batch, &outcome.delta)
+            .map_err(LedgerError::Commit)?;
         self.writer = next;
-        assert_eq!(self.writer.size().0, first_leaf.0 + leaves.len() as u64, "log size after a block");
-        Ok(Applied { outcome, size: self.writer.size(), root: self.writer.root() })
+        assert_eq!(
+            self.writer.size().0,
+            first_leaf.0 + leaves.len() as u64,
+            "log size after a block"
+        );
+        Ok(Applied {
+            outcome,
+            size: self.writer.size(),
+            root: self.writer.root(),
+        })
     }
 
     /// Rebuilds a ledger into `target` (an empty store) by replaying every leaf of `source`
     /// block by block through the rules. Every logged transaction must be accepted again, at
     /// the same leaf, and the final root must match: otherwise the log or the rules changed.
-    pub fn rebuild<R: LogRead>(network: Network, source: &R, target: S) -> Result<Ledger<S>, LedgerError<S::Error>> {
-        let reader = LogReader::new(source).map_err(|e| LedgerError::Replay { leaf: 0, reason: e.to_string() })?;
+    pub fn rebuild<R: LogRead>(
+        network: Network,
+        source: &R,
+        target: S,
+    ) -> Result<Ledger<S>, LedgerError<S::Error>> {
+        let reader = LogReader::new(source).map_err(|e| LedgerError::Replay {
+            leaf: 0,
+            reason: e.to_string(),
+        })?;
         let size = reader.size();
         let mut ledger = Ledger::open(network, target)?;
         let mut pending: Option<Block> = None;
         let mut expected_leaf = 0u64;
         let bundles = size.0.div_ceil(TILE_WIDTH);
-        let flush = |ledger: &mut Ledger<S>, block: Block, start: u64| -> Result<(), LedgerError<S::Error>> {
+        let flush = |ledger: &mut Ledger<S>,
+                     block: Block,
+                     start: u64|
+         -> Result<(), LedgerError<S::Error>> {
             let n = block.txs.len() as u64;
             let applied = ledger.apply(&block)?;
             if let Some((_, why)) = applied.outcome.rejected.first() {
-                return Err(LedgerError::Replay { leaf: start, reason: format!("a logged transaction is rejected on replay: {why}") });
+                return Err(LedgerError::Replay {
+                    leaf: start,
+                    reason: format!("a logged transaction is rejected on replay: {why}"),
+                });
             }
             assert_eq!(applied.outcome.accepted.len() as u64, n);
             Ok(())
         };
         let mut block_start = 0u64;
         for b in 0..bundles {
-            let entries = reader.entries(b).map_err(|e| LedgerError::Replay { leaf: b * TILE_WIDTH, reason: e.to_string() })?;
+            let entries = reader.entries(b).map_err(|e| LedgerError::Replay {
+                leaf: b * TILE_WIDTH,
+                reason: e.to_string(),
+            })?;
             for entry in entries {
-                let leaf = Leaf::decode(&entry).map_err(|e| LedgerError::Replay { leaf: expected_leaf, reason: format!("undecodable entry: {e}") })?;
+                let leaf = Leaf::decode(&entry).map_err(|e| LedgerError::Replay {
+                    leaf: expected_leaf,
+                    reason: format!("undecodable entry: {e}"),
+                })?;
                 match &mut pending {
-                    Some(block) if block.height == leaf.height && block.time == leaf.block_time => block.txs.push(leaf.tx),
+                    Some(block) if block.height == leaf.height && block.time == leaf.block_time => {
+                        block.txs.push(leaf.tx)
+                    }
                     _ => {
                         if let Some(block) = pending.take() {
                             flush(&mut ledger, block, block_start)?;
                         }
                         // Heights of blocks that committed nothing leave gaps: fill them.
-                        let stored = ledger.store.height().map_err(|e| LedgerError::Block(BlockError::Storage(e)))?;
+                        let stored = ledger
+                            .store
+                            .height()
+                            .map_err(|e| LedgerError::Block(BlockError::Storage(e)))?;
                         for h in stored + 1..leaf.height {
-                            flush(&mut ledger, Block { height: h, time: leaf.block_time, txs: Vec::new() }, expected_leaf)?;
+                            flush(
+                                &mut ledger,
+                                Block {
+                                    height: h,
+                                    time: leaf.block_time,
+                                    txs: Vec::new(),
+                                },
+                                expected_leaf,
+                            )?;
                         }
                         block_start = expected_leaf;
-                        pending = Some(Block { height: leaf.height, time: leaf.block_time, txs: vec![leaf.tx] });
+                        pending = Some(Block {
+                            height: leaf.height,
+                            time: leaf.block_time,
+                            txs: vec![leaf.tx],
+                        });
                     }
                 }
                 expected_leaf += 1;
@@ -157,9 +217,15 @@ impl<S: LedgerStore> Ledger<S> {
         if let Some(block) = pending.take() {
             flush(&mut ledger, block, block_start)?;
         }
-        let root = reader.root_at(size).map_err(|e| LedgerError::Replay { leaf: size.0, reason: e.to_string() })?;
+        let root = reader.root_at(size).map_err(|e| LedgerError::Replay {
+            leaf: size.0,
+            reason: e.to_string(),
+        })?;
         if ledger.size() != size || ledger.root() != root {
-            return Err(LedgerError::Replay { leaf: size.0, reason: "the rebuilt root differs".into() });
+            return Err(LedgerError::Replay {
+                leaf: size.0,
+                reason: "the rebuilt root differs".into(),
+            });
         }
         Ok(ledger)
     }

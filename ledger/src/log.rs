@@ -9,7 +9,9 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use bansos_verifier::hash::{EMPTY_ROOT, HASH_BYTES, Hash, LeafIndex, TreeSize, leaf_hash, node_hash};
+use bansos_verifier::hash::{
+    EMPTY_ROOT, HASH_BYTES, Hash, LeafIndex, TreeSize, leaf_hash, node_hash,
+};
 use bansos_verifier::merkle::{self, ProofError, SubtreeHashes};
 use bansos_verifier::tile::{self, TILE_HEIGHT, TILE_WIDTH, TileError, TileKind, TileRef};
 
@@ -91,7 +93,10 @@ impl TileNodes {
 /// Width of stored tile bytes, checking the length.
 fn view_width(bytes: &[u8]) -> Option<usize> {
     let w = u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]) as usize;
-    (w >= 1 && w <= TILE_WIDTH as usize && bytes.len() == 2 + level_offset(w, NODE_LEVELS) * HASH_BYTES).then_some(w)
+    (w >= 1
+        && w <= TILE_WIDTH as usize
+        && bytes.len() == 2 + level_offset(w, NODE_LEVELS) * HASH_BYTES)
+        .then_some(w)
 }
 
 /// Node `pos` of level `k` in stored tile bytes, without parsing the rest.
@@ -147,7 +152,11 @@ pub struct LogWriter {
 impl LogWriter {
     /// The edge of an empty log.
     pub fn empty() -> LogWriter {
-        LogWriter { size: TreeSize(0), edge: Vec::new(), bundle: Vec::new() }
+        LogWriter {
+            size: TreeSize(0),
+            edge: Vec::new(),
+            bundle: Vec::new(),
+        }
     }
 
     /// Loads the edge of a stored log.
@@ -162,10 +171,16 @@ impl LogWriter {
                 let bytes = store
                     .tile(level, full)
                     .map_err(LogError::Storage)?
-                    .ok_or_else(|| LogError::Corrupt(format!("edge tile {level}/{full} is missing")))?;
-                let mut t = TileNodes::from_bytes(&bytes).ok_or_else(|| LogError::Corrupt(format!("tile {level}/{full} is malformed")))?;
+                    .ok_or_else(|| {
+                        LogError::Corrupt(format!("edge tile {level}/{full} is missing"))
+                    })?;
+                let mut t = TileNodes::from_bytes(&bytes).ok_or_else(|| {
+                    LogError::Corrupt(format!("tile {level}/{full} is malformed"))
+                })?;
                 if t.width() < partial as usize {
-                    return Err(LogError::Corrupt(format!("edge tile {level}/{full} is shorter than the log")));
+                    return Err(LogError::Corrupt(format!(
+                        "edge tile {level}/{full} is shorter than the log"
+                    )));
                 }
                 // A crash cannot leave a wider tile (one transaction), but trim defensively.
                 let p = partial as usize;
@@ -199,7 +214,11 @@ impl LogWriter {
     /// Bytes of log data held in memory: the edge tiles' nodes and the partial bundle. Bounded
     /// by 9 levels × 511 hashes plus 255 entries, whatever the log size.
     pub fn memory_bytes(&self) -> usize {
-        let nodes: usize = self.edge.iter().map(|t| t.levels.iter().map(Vec::len).sum::<usize>()).sum();
+        let nodes: usize = self
+            .edge
+            .iter()
+            .map(|t| t.levels.iter().map(Vec::len).sum::<usize>())
+            .sum();
         nodes * HASH_BYTES + self.bundle.len()
     }
 
@@ -213,7 +232,10 @@ impl LogWriter {
         let mut parts = Vec::new();
         for height in (0..64u8).rev() {
             if self.size.0 & (1 << height) != 0 {
-                let (level, k) = ((height / TILE_HEIGHT) as usize, (height % TILE_HEIGHT) as usize);
+                let (level, k) = (
+                    (height / TILE_HEIGHT) as usize,
+                    (height % TILE_HEIGHT) as usize,
+                );
                 let t = &self.edge[level];
                 let pos = (t.width() >> k) - 1;
                 parts.push(t.levels[k][pos]);
@@ -228,7 +250,10 @@ impl LogWriter {
 
     /// Computes the batch that appends `entries`, and the writer after it. Nothing changes
     /// until the caller has stored the batch and adopts the returned writer.
-    pub fn append<E: std::error::Error + 'static>(&self, entries: &[Vec<u8>]) -> Result<(LogBatch, LogWriter), LogError<E>> {
+    pub fn append<E: std::error::Error + 'static>(
+        &self,
+        entries: &[Vec<u8>],
+    ) -> Result<(LogBatch, LogWriter), LogError<E>> {
         if entries.len() > APPEND_ENTRIES_MAX {
             return Err(LogError::BatchTooLarge);
         }
@@ -241,7 +266,9 @@ impl LogWriter {
             let n = next.size.0;
             tile::push_bundle_entry(&mut next.bundle, entry)?;
             if n % TILE_WIDTH == TILE_WIDTH - 1 {
-                batch.bundles.insert(n / TILE_WIDTH, std::mem::take(&mut next.bundle));
+                batch
+                    .bundles
+                    .insert(n / TILE_WIDTH, std::mem::take(&mut next.bundle));
             }
             next.push_hash(0, leaf_hash(entry), &mut batch);
             next.size = TreeSize(n + 1);
@@ -253,7 +280,9 @@ impl LogWriter {
             }
         }
         if !next.bundle.is_empty() {
-            batch.bundles.insert(next.size.0 / TILE_WIDTH, next.bundle.clone());
+            batch
+                .bundles
+                .insert(next.size.0 / TILE_WIDTH, next.bundle.clone());
         }
         batch.new_size = next.size;
         Ok((batch, next))
@@ -268,7 +297,9 @@ impl LogWriter {
             let full = std::mem::take(&mut self.edge[level]);
             // Index of this tile: the level-`level` nodes before it, over 256.
             let nodes_before = (self.size.0 >> (TILE_HEIGHT as usize * level)) / TILE_WIDTH;
-            batch.tiles.insert((level as u8, nodes_before), full.to_bytes());
+            batch
+                .tiles
+                .insert((level as u8, nodes_before), full.to_bytes());
             self.push_hash(level + 1, full.root(), batch);
         }
     }
@@ -289,7 +320,11 @@ impl<'a, S: LogRead> LogReader<'a, S> {
     /// A reader of the log as stored now.
     pub fn new(store: &'a S) -> Result<LogReader<'a, S>, LogError<S::Error>> {
         let size = store.log_size().map_err(LogError::Storage)?;
-        Ok(LogReader { store, size, cache: RefCell::new(Vec::new()) })
+        Ok(LogReader {
+            store,
+            size,
+            cache: RefCell::new(Vec::new()),
+        })
     }
 
     /// The stored size.
@@ -299,16 +334,20 @@ impl<'a, S: LogRead> LogReader<'a, S> {
 
     /// The C2SP bytes of a hash tile or entry bundle, if it exists at the current size.
     pub fn read_tile(&self, t: &TileRef) -> Result<Option<Vec<u8>>, LogError<S::Error>> {
-        let Some(exists) = tile::tile_at_size(t.kind, t.index, self.size) else { return Ok(None) };
+        let Some(exists) = tile::tile_at_size(t.kind, t.index, self.size) else {
+            return Ok(None);
+        };
         if t.width > exists.width {
             return Ok(None);
         }
         match t.kind {
             TileKind::Hash(level) => {
-                let Some(bytes) = self.store.tile(level, t.index).map_err(LogError::Storage)? else {
+                let Some(bytes) = self.store.tile(level, t.index).map_err(LogError::Storage)?
+                else {
                     return Err(LogError::Corrupt(format!("tile {} is missing", t.path())));
                 };
-                let w = view_width(&bytes).ok_or_else(|| LogError::Corrupt(format!("tile {} is malformed", t.path())))?;
+                let w = view_width(&bytes)
+                    .ok_or_else(|| LogError::Corrupt(format!("tile {} is malformed", t.path())))?;
                 if w < t.width as usize {
                     return Err(LogError::Corrupt(format!("tile {} is short", t.path())));
                 }
@@ -318,7 +357,8 @@ impl<'a, S: LogRead> LogReader<'a, S> {
                 let Some(bytes) = self.store.bundle(t.index).map_err(LogError::Storage)? else {
                     return Err(LogError::Corrupt(format!("bundle {} is missing", t.path())));
                 };
-                let prefix = tile::bundle_prefix(&bytes, t.width).ok_or_else(|| LogError::Corrupt(format!("bundle {} is short", t.path())))?;
+                let prefix = tile::bundle_prefix(&bytes, t.width)
+                    .ok_or_else(|| LogError::Corrupt(format!("bundle {} is short", t.path())))?;
                 Ok(Some(prefix.to_vec()))
             }
         }
@@ -326,9 +366,14 @@ impl<'a, S: LogRead> LogReader<'a, S> {
 
     /// The entries of one bundle at the current size.
     pub fn entries(&self, bundle_index: u64) -> Result<Vec<Vec<u8>>, LogError<S::Error>> {
-        let Some(t) = tile::tile_at_size(TileKind::Entries, bundle_index, self.size) else { return Ok(Vec::new()) };
+        let Some(t) = tile::tile_at_size(TileKind::Entries, bundle_index, self.size) else {
+            return Ok(Vec::new());
+        };
         let bytes = self.read_tile(&t)?.expect("exists at this size");
-        Ok(tile::parse_bundle(&t, &bytes)?.into_iter().map(<[u8]>::to_vec).collect())
+        Ok(tile::parse_bundle(&t, &bytes)?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect())
     }
 
     /// One entry.
@@ -349,7 +394,11 @@ impl<'a, S: LogRead> LogReader<'a, S> {
     }
 
     /// Inclusion proof of `index` in the tree of `size` leaves.
-    pub fn inclusion_proof(&self, index: LeafIndex, size: TreeSize) -> Result<Vec<Hash>, LogError<S::Error>> {
+    pub fn inclusion_proof(
+        &self,
+        index: LeafIndex,
+        size: TreeSize,
+    ) -> Result<Vec<Hash>, LogError<S::Error>> {
         self.check_size(size)?;
         let r = merkle::inclusion_proof(self, index, size);
         self.cache.borrow_mut().clear();
@@ -357,7 +406,11 @@ impl<'a, S: LogRead> LogReader<'a, S> {
     }
 
     /// Consistency proof from `old` to `new` leaves.
-    pub fn consistency_proof(&self, old: TreeSize, new: TreeSize) -> Result<Vec<Hash>, LogError<S::Error>> {
+    pub fn consistency_proof(
+        &self,
+        old: TreeSize,
+        new: TreeSize,
+    ) -> Result<Vec<Hash>, LogError<S::Error>> {
         self.check_size(new)?;
         let r = merkle::consistency_proof(self, old, new);
         self.cache.borrow_mut().clear();
@@ -366,7 +419,11 @@ impl<'a, S: LogRead> LogReader<'a, S> {
 
     fn check_size(&self, size: TreeSize) -> Result<(), LogError<S::Error>> {
         if size > self.size {
-            return Err(ProofError::SizesOutOfOrder { old: size.0, new: self.size.0 }.into());
+            return Err(ProofError::SizesOutOfOrder {
+                old: size.0,
+                new: self.size.0,
+            }
+            .into());
         }
         Ok(())
     }
@@ -386,11 +443,19 @@ impl<S: LogRead> SubtreeHashes for LogReader<'_, S> {
                 .store
                 .tile(level, tile_index)
                 .map_err(LogError::Storage)?
-                .ok_or_else(|| LogError::Corrupt(format!("tile {level}/{tile_index} is missing")))?;
+                .ok_or_else(|| {
+                    LogError::Corrupt(format!("tile {level}/{tile_index} is missing"))
+                })?;
             cache.push((key, bytes));
         }
-        let bytes = &cache.iter().find(|(k2, _)| *k2 == key).expect("just inserted").1;
-        view_node(bytes, k, pos).ok_or_else(|| LogError::Corrupt(format!("tile {level}/{tile_index} lacks node {k}/{pos}")))
+        let bytes = &cache
+            .iter()
+            .find(|(k2, _)| *k2 == key)
+            .expect("just inserted")
+            .1;
+        view_node(bytes, k, pos).ok_or_else(|| {
+            LogError::Corrupt(format!("tile {level}/{tile_index} lacks node {k}/{pos}"))
+        })
     }
 }
 

@@ -12,7 +12,9 @@ use bansos_verifier::commitment::claim_lock;
 use bansos_verifier::entry::{AllocationId, ProgramCode, Rupiah, SignedTx, TxBody};
 use bansos_verifier::hash::{Hash, LeafIndex};
 
-use crate::store::{AllocationState, AllocationStatus, ProgramState, StateDelta, StateRead, TxLocation, dedup_key};
+use crate::store::{
+    AllocationState, AllocationStatus, ProgramState, StateDelta, StateRead, TxLocation, dedup_key,
+};
 
 /// Most transactions one block may carry.
 pub const BLOCK_TXS_MAX: usize = 10_000;
@@ -136,7 +138,9 @@ pub enum Rejection {
     #[error("the claim secret does not match allocation {0}: check the receipt")]
     WrongClaimSecret(String),
     /// More would be paid than allocated.
-    #[error("claiming {requested} rupiah would exceed the allocation of {allocated} ({claimed} already paid)")]
+    #[error(
+        "claiming {requested} rupiah would exceed the allocation of {allocated} ({claimed} already paid)"
+    )]
     OverClaim {
         /// Allocated.
         allocated: u64,
@@ -212,8 +216,19 @@ impl<S: StateRead> View<'_, S> {
         if let Some(p) = self.delta.programs.get(code) {
             return Ok(Some(p.clone()));
         }
-        if let Some(g) = self.network.genesis.programs.iter().find(|p| &p.code == code) {
-            return Ok(Some(ProgramState { issuer: g.issuer, name: g.name.clone(), period_kind: g.period_kind, amount: g.amount }));
+        if let Some(g) = self
+            .network
+            .genesis
+            .programs
+            .iter()
+            .find(|p| &p.code == code)
+        {
+            return Ok(Some(ProgramState {
+                issuer: g.issuer,
+                name: g.name.clone(),
+                period_kind: g.period_kind,
+                amount: g.amount,
+            }));
         }
         self.store.program(code)
     }
@@ -239,8 +254,10 @@ fn role_name(role: Role) -> &'static str {
 fn role_allows(role: Role, body: &TxBody) -> bool {
     matches!(
         (role, body),
-        (Role::Ministry, TxBody::ProgramRegistered(_) | TxBody::Allocation(_) | TxBody::Revocation(_))
-            | (Role::Bank, TxBody::Claim(_) | TxBody::Return(_))
+        (
+            Role::Ministry,
+            TxBody::ProgramRegistered(_) | TxBody::Allocation(_) | TxBody::Revocation(_)
+        ) | (Role::Bank, TxBody::Claim(_) | TxBody::Return(_))
     )
 }
 
@@ -256,9 +273,20 @@ pub fn apply_block<S: StateRead>(
     }
     let stored = state.height().map_err(BlockError::Storage)?;
     if block.height != stored + 1 {
-        return Err(BlockError::WrongHeight { stored, got: block.height });
+        return Err(BlockError::WrongHeight {
+            stored,
+            got: block.height,
+        });
     }
-    let mut view = View { network, store: state, delta: StateDelta { height: block.height, ..Default::default() }, in_block: BTreeMap::new() };
+    let mut view = View {
+        network,
+        store: state,
+        delta: StateDelta {
+            height: block.height,
+            ..Default::default()
+        },
+        in_block: BTreeMap::new(),
+    };
     let mut outcome = BlockOutcome::default();
     for tx in &block.txs {
         let hash = tx.hash();
@@ -266,9 +294,19 @@ pub fn apply_block<S: StateRead>(
         match check(&view, tx, &hash, block, leaf).map_err(BlockError::Storage)? {
             Ok(effect) => {
                 effect(&mut view.delta);
-                view.delta.txs.insert(hash, TxLocation { height: block.height, leaf });
+                view.delta.txs.insert(
+                    hash,
+                    TxLocation {
+                        height: block.height,
+                        leaf,
+                    },
+                );
                 view.in_block.insert(hash, ());
-                outcome.accepted.push(Accepted { tx: tx.clone(), hash, leaf });
+                outcome.accepted.push(Accepted {
+                    tx: tx.clone(),
+                    hash,
+                    leaf,
+                });
             }
             Err(r) => {
                 view.in_block.entry(hash).or_insert(());
@@ -307,7 +345,10 @@ fn check<S: StateRead>(
         return Ok(Err(R::BadSignature));
     }
     if !role_allows(member.role, &tx.body) {
-        return Ok(Err(R::RoleNotAllowed { role: role_name(member.role), kind: tx.body.kind_name() }));
+        return Ok(Err(R::RoleNotAllowed {
+            role: role_name(member.role),
+            kind: tx.body.kind_name(),
+        }));
     }
     let signer = tx.signer;
     Ok(match &tx.body {
@@ -315,14 +356,24 @@ fn check<S: StateRead>(
             if view.program(&p.code)?.is_some() {
                 return Ok(Err(R::ProgramExists(p.code.as_str().into())));
             }
-            let (code, state) = (p.code.clone(), ProgramState { issuer: signer, name: p.name.clone(), period_kind: p.period_kind, amount: p.amount });
+            let (code, state) = (
+                p.code.clone(),
+                ProgramState {
+                    issuer: signer,
+                    name: p.name.clone(),
+                    period_kind: p.period_kind,
+                    amount: p.amount,
+                },
+            );
             Ok(Box::new(move |d: &mut StateDelta| {
                 d.programs.insert(code, state);
             }))
         }
         TxBody::Allocation(a) => {
             let program = a.program.as_str().to_string();
-            let Some(p) = view.program(&a.program)? else { return Ok(Err(R::UnknownProgram(program))) };
+            let Some(p) = view.program(&a.program)? else {
+                return Ok(Err(R::UnknownProgram(program)));
+            };
             if p.issuer != signer {
                 return Ok(Err(R::NotProgramIssuer(program)));
             }
@@ -332,25 +383,49 @@ fn check<S: StateRead>(
                     bansos_verifier::entry::PeriodKind::Quarterly => "quarterly (YYYYQn)",
                     bansos_verifier::entry::PeriodKind::Yearly => "yearly (YYYY)",
                 };
-                return Ok(Err(R::WrongPeriod { period: a.period.as_str().into(), program, expected }));
+                return Ok(Err(R::WrongPeriod {
+                    period: a.period.as_str().into(),
+                    program,
+                    expected,
+                }));
             }
             if !p.amount.allows(a.amount) {
-                return Ok(Err(R::AmountOutsideRule { amount: a.amount.0, program }));
+                return Ok(Err(R::AmountOutsideRule {
+                    amount: a.amount.0,
+                    program,
+                }));
             }
-            if !view.network.member(a.payer).is_some_and(|m| m.role == Role::Bank) {
+            if !view
+                .network
+                .member(a.payer)
+                .is_some_and(|m| m.role == Role::Bank)
+            {
                 return Ok(Err(R::BadPayer(a.payer.0)));
             }
             if a.expires_at <= block.time {
-                return Ok(Err(R::ExpiresInPast { expires_at: a.expires_at, block_time: block.time }));
+                return Ok(Err(R::ExpiresInPast {
+                    expires_at: a.expires_at,
+                    block_time: block.time,
+                }));
             }
             if view.allocation(&a.id)?.is_some() {
                 return Ok(Err(R::AllocationIdTaken(a.id.to_hex())));
             }
             let dk = dedup_key(&a.program, a.period.as_str(), &a.dedup_tag);
             if view.dedup_used(&dk)? {
-                return Ok(Err(R::DuplicateBeneficiary { program, period: a.period.as_str().into() }));
+                return Ok(Err(R::DuplicateBeneficiary {
+                    program,
+                    period: a.period.as_str().into(),
+                }));
             }
-            let state = AllocationState { allocation: a.clone(), issuer: signer, leaf, claimed: Rupiah(0), claims: Vec::new(), status: AllocationStatus::Open };
+            let state = AllocationState {
+                allocation: a.clone(),
+                issuer: signer,
+                leaf,
+                claimed: Rupiah(0),
+                claims: Vec::new(),
+                status: AllocationStatus::Open,
+            };
             Ok(Box::new(move |d: &mut StateDelta| {
                 d.dedup.insert(dk);
                 d.allocations.insert(state.allocation.id, state);
@@ -358,7 +433,9 @@ fn check<S: StateRead>(
         }
         TxBody::Claim(c) => {
             let id = c.allocation.to_hex();
-            let Some(mut s) = view.allocation(&c.allocation)? else { return Ok(Err(R::UnknownAllocation(id))) };
+            let Some(mut s) = view.allocation(&c.allocation)? else {
+                return Ok(Err(R::UnknownAllocation(id)));
+            };
             if s.allocation.payer != signer {
                 return Ok(Err(R::NotPayer(id)));
             }
@@ -366,17 +443,28 @@ fn check<S: StateRead>(
                 return Ok(Err(R::Closed { id, status }));
             }
             if block.time >= s.allocation.expires_at {
-                return Ok(Err(R::Expired { id, expires_at: s.allocation.expires_at, block_time: block.time }));
+                return Ok(Err(R::Expired {
+                    id,
+                    expires_at: s.allocation.expires_at,
+                    block_time: block.time,
+                }));
             }
             if claim_lock(&c.claim_secret) != s.allocation.claim_lock {
                 return Ok(Err(R::WrongClaimSecret(id)));
             }
             if c.claimed_at > block.time.saturating_add(CLAIM_TIME_AHEAD_MAX_SECS) {
-                return Ok(Err(R::ClaimInFuture { claimed_at: c.claimed_at, block_time: block.time }));
+                return Ok(Err(R::ClaimInFuture {
+                    claimed_at: c.claimed_at,
+                    block_time: block.time,
+                }));
             }
             let total = s.claimed.0.checked_add(c.amount.0);
             if total.is_none_or(|t| t > s.allocation.amount.0) {
-                return Ok(Err(R::OverClaim { allocated: s.allocation.amount.0, claimed: s.claimed.0, requested: c.amount.0 }));
+                return Ok(Err(R::OverClaim {
+                    allocated: s.allocation.amount.0,
+                    claimed: s.claimed.0,
+                    requested: c.amount.0,
+                }));
             }
             s.claimed = Rupiah(total.expect("checked"));
             s.claims.push(leaf);
@@ -386,7 +474,9 @@ fn check<S: StateRead>(
         }
         TxBody::Return(r) => {
             let id = r.allocation.to_hex();
-            let Some(mut s) = view.allocation(&r.allocation)? else { return Ok(Err(R::UnknownAllocation(id))) };
+            let Some(mut s) = view.allocation(&r.allocation)? else {
+                return Ok(Err(R::UnknownAllocation(id)));
+            };
             if s.allocation.payer != signer {
                 return Ok(Err(R::NotPayer(id)));
             }
@@ -403,7 +493,9 @@ fn check<S: StateRead>(
         }
         TxBody::Revocation(r) => {
             let id = r.allocation.to_hex();
-            let Some(mut s) = view.allocation(&r.allocation)? else { return Ok(Err(R::UnknownAllocation(id))) };
+            let Some(mut s) = view.allocation(&r.allocation)? else {
+                return Ok(Err(R::UnknownAllocation(id)));
+            };
             if s.issuer != signer {
                 return Ok(Err(R::NotIssuer(id)));
             }

@@ -8,7 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use bansos_verifier::entry::{AllocationId, MemberId, PeriodKind, ProgramCode, Rupiah, AmountRule, Allocation};
+use bansos_verifier::entry::{
+    Allocation, AllocationId, AmountRule, MemberId, PeriodKind, ProgramCode, Rupiah,
+};
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
 use serde::{Deserialize, Serialize};
 
@@ -230,14 +232,18 @@ impl LedgerStore for MemoryStore {
     fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), Self::Error> {
         assert!(log.new_size >= self.size, "the log never shrinks");
         self.size = log.new_size;
-        self.tiles.extend(log.tiles.iter().map(|(k, v)| (*k, v.clone())));
-        self.bundles.extend(log.bundles.iter().map(|(k, v)| (*k, v.clone())));
+        self.tiles
+            .extend(log.tiles.iter().map(|(k, v)| (*k, v.clone())));
+        self.bundles
+            .extend(log.bundles.iter().map(|(k, v)| (*k, v.clone())));
         if state.height > 0 {
             assert!(state.height > self.height, "block heights only grow");
             self.height = state.height;
         }
-        self.programs.extend(state.programs.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.allocations.extend(state.allocations.iter().map(|(k, v)| (*k, v.clone())));
+        self.programs
+            .extend(state.programs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        self.allocations
+            .extend(state.allocations.iter().map(|(k, v)| (*k, v.clone())));
         self.dedup.extend(state.dedup.iter().copied());
         self.txs.extend(state.txs.iter().map(|(k, v)| (*k, *v)));
         Ok(())

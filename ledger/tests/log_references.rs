@@ -45,7 +45,11 @@ fn roots_and_proofs_match_both_references_for_sizes_up_to_2000() {
     let mut rng = Xorshift(42);
     for n in 0..=2000usize {
         let ours = reader.root_at(TreeSize(n as u64)).unwrap();
-        assert_eq!(ours, naive_root(&leaves[..n]), "root at {n} vs recursive definition");
+        assert_eq!(
+            ours,
+            naive_root(&leaves[..n]),
+            "root at {n} vs recursive definition"
+        );
         if n == 0 {
             continue;
         }
@@ -55,9 +59,23 @@ fn roots_and_proofs_match_both_references_for_sizes_up_to_2000() {
         let mut indexes = vec![0, n - 1];
         indexes.extend((0..3).map(|_| rng.below(n as u64) as usize));
         for i in indexes {
-            let proof = reader.inclusion_proof(LeafIndex(i as u64), TreeSize(n as u64)).unwrap();
-            verify_inclusion(&leaves[i], LeafIndex(i as u64), TreeSize(n as u64), &proof, &ours).unwrap();
-            let theirs: Vec<Hash> = tree.proof(&[i]).proof_hashes().iter().map(|h| Hash(*h)).collect();
+            let proof = reader
+                .inclusion_proof(LeafIndex(i as u64), TreeSize(n as u64))
+                .unwrap();
+            verify_inclusion(
+                &leaves[i],
+                LeafIndex(i as u64),
+                TreeSize(n as u64),
+                &proof,
+                &ours,
+            )
+            .unwrap();
+            let theirs: Vec<Hash> = tree
+                .proof(&[i])
+                .proof_hashes()
+                .iter()
+                .map(|h| Hash(*h))
+                .collect();
             assert_eq!(proof, theirs, "inclusion proof of {i} in {n} vs rs_merkle");
         }
     }
@@ -103,14 +121,27 @@ proptest! {
 fn memory_use_does_not_grow_with_the_log() {
     // The writer keeps one partial tile per level (with its interior nodes) and the partial
     // bundle, never anything proportional to the log.
-    let bound = |entries_in_partial_bundle: usize| 9 * 511 * 32 + entries_in_partial_bundle * (2 + 16);
-    for (n, batch) in [(300u64, 300usize), (70_000, 5_000), (65_536, 4_096), (131_071, 10_000)] {
+    let bound =
+        |entries_in_partial_bundle: usize| 9 * 511 * 32 + entries_in_partial_bundle * (2 + 16);
+    for (n, batch) in [
+        (300u64, 300usize),
+        (70_000, 5_000),
+        (65_536, 4_096),
+        (131_071, 10_000),
+    ] {
         let (store, _) = build(n, batch);
         let writer = LogWriter::open(&store).unwrap();
         let used = writer.memory_bytes();
-        assert!(used <= bound((n % 256) as usize), "{n} entries: {used} bytes held");
+        assert!(
+            used <= bound((n % 256) as usize),
+            "{n} entries: {used} bytes held"
+        );
     }
     // A full last tile leaves an empty edge at level 0.
     let (store, _) = build(65_536, 4_096);
-    assert_eq!(LogWriter::open(&store).unwrap().memory_bytes(), 32, "65,536 entries: only the level-2 partial tile's one hash");
+    assert_eq!(
+        LogWriter::open(&store).unwrap().memory_bytes(),
+        32,
+        "65,536 entries: only the level-2 partial tile's one hash"
+    );
 }

@@ -42,7 +42,12 @@ fn network() -> Network {
                 name: name.to_string(),
                 display_name: name.to_uppercase(),
                 role: *role,
-                public_key: key(MemberId(i as u16)).verifying_key().as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
+                public_key: key(MemberId(i as u16))
+                    .verifying_key()
+                    .as_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
                 p2p_address: format!("/ip4/127.0.0.1/tcp/{}", 27000 + i),
                 voting_power: 1,
             })
@@ -52,9 +57,17 @@ fn network() -> Network {
             name: "Program Keluarga Harapan".into(),
             issuer: KEMENSOS,
             period_kind: PeriodKind::Quarterly,
-            amount: AmountRule::Range { min: Rupiah(225_000), max: Rupiah(3_000_000) },
+            amount: AmountRule::Range {
+                min: Rupiah(225_000),
+                max: Rupiah(3_000_000),
+            },
         }],
-        consensus: ConsensusTimeouts { propose_ms: 1000, prevote_ms: 500, precommit_ms: 500, block_time_drift_ms: 5000 },
+        consensus: ConsensusTimeouts {
+            propose_ms: 1000,
+            prevote_ms: 500,
+            precommit_ms: 500,
+            block_time_drift_ms: 5000,
+        },
     };
     Network::from_bytes(&Network::to_file_bytes(&genesis)).unwrap()
 }
@@ -74,7 +87,11 @@ struct Given {
 
 impl World {
     fn new() -> World {
-        World { ledger: Ledger::open(network(), MemoryStore::new()).unwrap(), height: 0, time: T0 }
+        World {
+            ledger: Ledger::open(network(), MemoryStore::new()).unwrap(),
+            height: 0,
+            time: T0,
+        }
     }
 
     fn sign(&self, signer: MemberId, body: TxBody) -> SignedTx {
@@ -84,7 +101,11 @@ impl World {
     /// Commits one block; returns each transaction's rejection (None = accepted).
     fn block(&mut self, txs: Vec<SignedTx>) -> Vec<Option<Rejection>> {
         self.height += 1;
-        let block = Block { height: self.height, time: self.time, txs: txs.clone() };
+        let block = Block {
+            height: self.height,
+            time: self.time,
+            txs: txs.clone(),
+        };
         let applied = self.ledger.apply(&block).unwrap();
         txs.iter()
             .map(|tx| {
@@ -104,7 +125,14 @@ impl World {
         self.block(vec![tx]).pop().unwrap()
     }
 
-    fn allocation(&self, n: u8, program: &str, period: &str, amount: u64, payer: MemberId) -> Given {
+    fn allocation(
+        &self,
+        n: u8,
+        program: &str,
+        period: &str,
+        amount: u64,
+        payer: MemberId,
+    ) -> Given {
         let nik = Nik::parse(&format!("3171014101900{n:03}")).unwrap();
         let salt = [n; 32];
         let secret = [n ^ 0x5a; 16];
@@ -146,7 +174,12 @@ impl World {
     }
 
     fn status(&self, g: &Given) -> (AllocationStatus, u64) {
-        let s = self.ledger.store().allocation(&g.allocation.id).unwrap().unwrap();
+        let s = self
+            .ledger
+            .store()
+            .allocation(&g.allocation.id)
+            .unwrap()
+            .unwrap();
         (s.status, s.claimed.0)
     }
 }
@@ -165,15 +198,27 @@ fn programs_are_registered_by_ministries_once() {
     let mut w = World::new();
     let blt = program("BLT", AmountRule::Flat(Rupiah(600_000)));
     assert_eq!(w.one(w.sign(KEMENKEU, blt.clone())), None);
-    assert_eq!(w.one(w.sign(KEMENSOS, blt)), Some(Rejection::ProgramExists("BLT".into())));
-    assert_eq!(w.one(w.sign(KEMENSOS, program("PKH", AmountRule::Flat(Rupiah(1))))), Some(Rejection::ProgramExists("PKH".into())));
+    assert_eq!(
+        w.one(w.sign(KEMENSOS, blt)),
+        Some(Rejection::ProgramExists("BLT".into()))
+    );
+    assert_eq!(
+        w.one(w.sign(KEMENSOS, program("PKH", AmountRule::Flat(Rupiah(1))))),
+        Some(Rejection::ProgramExists("PKH".into()))
+    );
     assert_eq!(
         w.one(w.sign(BRI, program("SEMBAKO", AmountRule::Flat(Rupiah(200_000))))),
-        Some(Rejection::RoleNotAllowed { role: "bank", kind: "program_registered" })
+        Some(Rejection::RoleNotAllowed {
+            role: "bank",
+            kind: "program_registered"
+        })
     );
     // The registered program is usable, by its issuer only.
     let mut g = w.allocation(1, "BLT", "2026-11", 600_000, BRI);
-    assert_eq!(w.allocate(&g), Some(Rejection::NotProgramIssuer("BLT".into())));
+    assert_eq!(
+        w.allocate(&g),
+        Some(Rejection::NotProgramIssuer("BLT".into()))
+    );
     g.allocation.id = AllocationId([99; 16]);
     let tx = w.sign(KEMENKEU, TxBody::Allocation(g.allocation.clone()));
     assert_eq!(w.one(tx), None);
@@ -187,15 +232,30 @@ fn allocation_rules() {
 
     let mut unknown = w.allocation(2, "PKH", "2026Q4", 750_000, BRI);
     unknown.allocation.program = ProgramCode::new("NOPE").unwrap();
-    assert_eq!(w.allocate(&unknown), Some(Rejection::UnknownProgram("NOPE".into())));
+    assert_eq!(
+        w.allocate(&unknown),
+        Some(Rejection::UnknownProgram("NOPE".into()))
+    );
 
     let monthly = w.allocation(3, "PKH", "2026-11", 750_000, BRI);
-    assert!(matches!(w.allocate(&monthly), Some(Rejection::WrongPeriod { .. })));
+    assert!(matches!(
+        w.allocate(&monthly),
+        Some(Rejection::WrongPeriod { .. })
+    ));
 
     let too_much = w.allocation(4, "PKH", "2026Q4", 3_000_001, BRI);
-    assert_eq!(w.allocate(&too_much), Some(Rejection::AmountOutsideRule { amount: 3_000_001, program: "PKH".into() }));
+    assert_eq!(
+        w.allocate(&too_much),
+        Some(Rejection::AmountOutsideRule {
+            amount: 3_000_001,
+            program: "PKH".into()
+        })
+    );
     let too_little = w.allocation(5, "PKH", "2026Q4", 224_999, BRI);
-    assert!(matches!(w.allocate(&too_little), Some(Rejection::AmountOutsideRule { .. })));
+    assert!(matches!(
+        w.allocate(&too_little),
+        Some(Rejection::AmountOutsideRule { .. })
+    ));
 
     let to_ministry = w.allocation(6, "PKH", "2026Q4", 750_000, KEMENKEU);
     assert_eq!(w.allocate(&to_ministry), Some(Rejection::BadPayer(1)));
@@ -204,25 +264,55 @@ fn allocation_rules() {
 
     let mut stale = w.allocation(8, "PKH", "2026Q4", 750_000, BRI);
     stale.allocation.expires_at = T0;
-    assert!(matches!(w.allocate(&stale), Some(Rejection::ExpiresInPast { .. })));
+    assert!(matches!(
+        w.allocate(&stale),
+        Some(Rejection::ExpiresInPast { .. })
+    ));
 
     let mut same_id = w.allocation(9, "PKH", "2026Q4", 750_000, BRI);
     same_id.allocation.id = good.allocation.id;
-    assert_eq!(w.allocate(&same_id), Some(Rejection::AllocationIdTaken(good.allocation.id.to_hex())));
+    assert_eq!(
+        w.allocate(&same_id),
+        Some(Rejection::AllocationIdTaken(good.allocation.id.to_hex()))
+    );
 
     // Same person (same dedup tag), same program and period: rejected without saying who.
     let mut twin = w.allocation(10, "PKH", "2026Q4", 750_000, BRI);
     twin.allocation.dedup_tag = good.allocation.dedup_tag;
-    assert_eq!(w.allocate(&twin), Some(Rejection::DuplicateBeneficiary { program: "PKH".into(), period: "2026Q4".into() }));
+    assert_eq!(
+        w.allocate(&twin),
+        Some(Rejection::DuplicateBeneficiary {
+            program: "PKH".into(),
+            period: "2026Q4".into()
+        })
+    );
     // Same person in another period is fine.
     let mut next_quarter = w.allocation(11, "PKH", "2027Q1", 750_000, BRI);
     next_quarter.allocation.dedup_tag = good.allocation.dedup_tag;
     assert_eq!(w.allocate(&next_quarter), None);
 
-    let by_bank = w.sign(BRI, TxBody::Allocation(w.allocation(12, "PKH", "2026Q4", 750_000, BRI).allocation));
-    assert_eq!(w.one(by_bank), Some(Rejection::RoleNotAllowed { role: "bank", kind: "allocation" }));
-    let by_auditor = w.sign(BPK, TxBody::Allocation(w.allocation(13, "PKH", "2026Q4", 750_000, BRI).allocation));
-    assert_eq!(w.one(by_auditor), Some(Rejection::RoleNotAllowed { role: "auditor", kind: "allocation" }));
+    let by_bank = w.sign(
+        BRI,
+        TxBody::Allocation(w.allocation(12, "PKH", "2026Q4", 750_000, BRI).allocation),
+    );
+    assert_eq!(
+        w.one(by_bank),
+        Some(Rejection::RoleNotAllowed {
+            role: "bank",
+            kind: "allocation"
+        })
+    );
+    let by_auditor = w.sign(
+        BPK,
+        TxBody::Allocation(w.allocation(13, "PKH", "2026Q4", 750_000, BRI).allocation),
+    );
+    assert_eq!(
+        w.one(by_auditor),
+        Some(Rejection::RoleNotAllowed {
+            role: "auditor",
+            kind: "allocation"
+        })
+    );
 }
 
 #[test]
@@ -234,19 +324,41 @@ fn claim_rules() {
     let mut wrong_secret = g.clone();
     wrong_secret.secret = [0; 16];
     let tx = w.claim_tx(&wrong_secret, 750_000, BRI);
-    assert_eq!(w.one(tx), Some(Rejection::WrongClaimSecret(g.allocation.id.to_hex())));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::WrongClaimSecret(g.allocation.id.to_hex()))
+    );
     let tx = w.claim_tx(&g, 750_000, POS);
-    assert_eq!(w.one(tx), Some(Rejection::NotPayer(g.allocation.id.to_hex())));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::NotPayer(g.allocation.id.to_hex()))
+    );
     let tx = w.claim_tx(&g, 750_000, KEMENSOS);
-    assert_eq!(w.one(tx), Some(Rejection::RoleNotAllowed { role: "ministry", kind: "claim" }));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::RoleNotAllowed {
+            role: "ministry",
+            kind: "claim"
+        })
+    );
     let tx = w.claim_tx(&g, 750_001, BRI);
-    assert_eq!(w.one(tx), Some(Rejection::OverClaim { allocated: 750_000, claimed: 0, requested: 750_001 }));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::OverClaim {
+            allocated: 750_000,
+            claimed: 0,
+            requested: 750_001
+        })
+    );
     let mut future = w.claim_tx(&g, 1, BRI);
     if let TxBody::Claim(c) = &mut future.body {
         c.claimed_at = w.time + 301;
     }
     let future = w.sign(BRI, future.body);
-    assert!(matches!(w.one(future), Some(Rejection::ClaimInFuture { .. })));
+    assert!(matches!(
+        w.one(future),
+        Some(Rejection::ClaimInFuture { .. })
+    ));
 
     // Partial claims add up to the allocation; one more rupiah is refused.
     let tx = w.claim_tx(&g, 500_000, BRI);
@@ -257,11 +369,21 @@ fn claim_rules() {
     assert_eq!(w.status(&g), (AllocationStatus::Open, 750_000));
     w.time += 1;
     let tx = w.claim_tx(&g, 1, BRI);
-    assert_eq!(w.one(tx), Some(Rejection::OverClaim { allocated: 750_000, claimed: 750_000, requested: 1 }));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::OverClaim {
+            allocated: 750_000,
+            claimed: 750_000,
+            requested: 1
+        })
+    );
 
     let unknown = w.allocation(2, "PKH", "2026Q4", 750_000, BRI);
     let tx = w.claim_tx(&unknown, 1, BRI);
-    assert_eq!(w.one(tx), Some(Rejection::UnknownAllocation(unknown.allocation.id.to_hex())));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::UnknownAllocation(unknown.allocation.id.to_hex()))
+    );
 }
 
 #[test]
@@ -303,28 +425,83 @@ fn revocations_and_returns_close_an_allocation() {
     for g in [&revoked, &returned, &paid] {
         assert_eq!(w.allocate(g), None);
     }
-    let revoke = |w: &World, g: &Given, by| w.sign(by, TxBody::Revocation(Revocation { allocation: g.allocation.id, reason: RevocationReason::Ineligible }));
-    let give_back = |w: &World, g: &Given, by| w.sign(by, TxBody::Return(Return { allocation: g.allocation.id, reason: ReturnReason::NotFound }));
+    let revoke = |w: &World, g: &Given, by| {
+        w.sign(
+            by,
+            TxBody::Revocation(Revocation {
+                allocation: g.allocation.id,
+                reason: RevocationReason::Ineligible,
+            }),
+        )
+    };
+    let give_back = |w: &World, g: &Given, by| {
+        w.sign(
+            by,
+            TxBody::Return(Return {
+                allocation: g.allocation.id,
+                reason: ReturnReason::NotFound,
+            }),
+        )
+    };
 
-    assert_eq!(w.one(revoke(&w, &revoked, KEMENKEU)), Some(Rejection::NotIssuer(revoked.allocation.id.to_hex())));
-    assert_eq!(w.one(revoke(&w, &revoked, BRI)), Some(Rejection::RoleNotAllowed { role: "bank", kind: "revocation" }));
+    assert_eq!(
+        w.one(revoke(&w, &revoked, KEMENKEU)),
+        Some(Rejection::NotIssuer(revoked.allocation.id.to_hex()))
+    );
+    assert_eq!(
+        w.one(revoke(&w, &revoked, BRI)),
+        Some(Rejection::RoleNotAllowed {
+            role: "bank",
+            kind: "revocation"
+        })
+    );
     assert_eq!(w.one(revoke(&w, &revoked, KEMENSOS)), None);
     assert_eq!(w.status(&revoked).0, AllocationStatus::Revoked);
     let tx = w.claim_tx(&revoked, 1, BRI);
-    assert_eq!(w.one(tx), Some(Rejection::Closed { id: revoked.allocation.id.to_hex(), status: "revoked" }));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::Closed {
+            id: revoked.allocation.id.to_hex(),
+            status: "revoked"
+        })
+    );
 
-    assert_eq!(w.one(give_back(&w, &returned, POS)), Some(Rejection::NotPayer(returned.allocation.id.to_hex())));
-    assert_eq!(w.one(give_back(&w, &returned, KEMENSOS)), Some(Rejection::RoleNotAllowed { role: "ministry", kind: "return" }));
+    assert_eq!(
+        w.one(give_back(&w, &returned, POS)),
+        Some(Rejection::NotPayer(returned.allocation.id.to_hex()))
+    );
+    assert_eq!(
+        w.one(give_back(&w, &returned, KEMENSOS)),
+        Some(Rejection::RoleNotAllowed {
+            role: "ministry",
+            kind: "return"
+        })
+    );
     assert_eq!(w.one(give_back(&w, &returned, BRI)), None);
     assert_eq!(w.status(&returned).0, AllocationStatus::Returned);
     let tx = w.claim_tx(&returned, 1, BRI);
-    assert_eq!(w.one(tx), Some(Rejection::Closed { id: returned.allocation.id.to_hex(), status: "returned" }));
-    assert!(matches!(w.one(revoke(&w, &returned, KEMENSOS)), Some(Rejection::Closed { .. })));
+    assert_eq!(
+        w.one(tx),
+        Some(Rejection::Closed {
+            id: returned.allocation.id.to_hex(),
+            status: "returned"
+        })
+    );
+    assert!(matches!(
+        w.one(revoke(&w, &returned, KEMENSOS)),
+        Some(Rejection::Closed { .. })
+    ));
 
     let tx = w.claim_tx(&paid, 750_000, BRI);
     assert_eq!(w.one(tx), None);
-    assert_eq!(w.one(give_back(&w, &paid, BRI)), Some(Rejection::FullyPaid(paid.allocation.id.to_hex())));
-    assert_eq!(w.one(revoke(&w, &paid, KEMENSOS)), Some(Rejection::FullyPaid(paid.allocation.id.to_hex())));
+    assert_eq!(
+        w.one(give_back(&w, &paid, BRI)),
+        Some(Rejection::FullyPaid(paid.allocation.id.to_hex()))
+    );
+    assert_eq!(
+        w.one(revoke(&w, &paid, KEMENSOS)),
+        Some(Rejection::FullyPaid(paid.allocation.id.to_hex()))
+    );
 }
 
 #[test]
@@ -339,9 +516,21 @@ fn signatures_and_membership() {
     impostor.signer = KEMENKEU;
     assert_eq!(w.one(impostor), Some(Rejection::BadSignature));
     // A valid signature for another network.
-    let other = SignedTx::sign(&NetworkId([9; 32]), KEMENSOS, TxBody::Allocation(g.allocation.clone()), &key(KEMENSOS)).unwrap();
+    let other = SignedTx::sign(
+        &NetworkId([9; 32]),
+        KEMENSOS,
+        TxBody::Allocation(g.allocation.clone()),
+        &key(KEMENSOS),
+    )
+    .unwrap();
     assert_eq!(w.one(other), Some(Rejection::BadSignature));
-    let stranger = SignedTx::sign(&w.ledger.network().id, MemberId(7), TxBody::Allocation(g.allocation.clone()), &key(MemberId(7))).unwrap();
+    let stranger = SignedTx::sign(
+        &w.ledger.network().id,
+        MemberId(7),
+        TxBody::Allocation(g.allocation.clone()),
+        &key(MemberId(7)),
+    )
+    .unwrap();
     assert_eq!(w.one(stranger), Some(Rejection::UnknownSigner(7)));
     assert_eq!(w.ledger.size().0, 0, "nothing rejected reaches the log");
     assert_eq!(w.allocate(&g), None);
@@ -369,8 +558,18 @@ fn identical_resubmissions_are_duplicates_and_applied_once() {
 #[test]
 fn blocks_must_follow_each_other() {
     let mut w = World::new();
-    let err = w.ledger.apply(&Block { height: 2, time: T0, txs: vec![] }).unwrap_err();
-    assert!(matches!(err, LedgerError::Block(BlockError::WrongHeight { stored: 0, got: 2 })));
+    let err = w
+        .ledger
+        .apply(&Block {
+            height: 2,
+            time: T0,
+            txs: vec![],
+        })
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        LedgerError::Block(BlockError::WrongHeight { stored: 0, got: 2 })
+    ));
 }
 
 /// A day of activity used by the determinism and replay tests.
@@ -379,11 +578,28 @@ fn busy_world() -> World {
     let blt = w.sign(KEMENKEU, program("BLT", AmountRule::Flat(Rupiah(600_000))));
     assert_eq!(w.one(blt), None);
     for round in 0..5u8 {
-        let gs: Vec<Given> = (0..40u8).map(|i| w.allocation(round * 40 + i, "PKH", "2026Q4", 300_000 + i as u64 * 1000, if i % 2 == 0 { BRI } else { POS })).collect();
-        let txs = gs.iter().map(|g| w.sign(KEMENSOS, TxBody::Allocation(g.allocation.clone()))).collect();
+        let gs: Vec<Given> = (0..40u8)
+            .map(|i| {
+                w.allocation(
+                    round * 40 + i,
+                    "PKH",
+                    "2026Q4",
+                    300_000 + i as u64 * 1000,
+                    if i % 2 == 0 { BRI } else { POS },
+                )
+            })
+            .collect();
+        let txs = gs
+            .iter()
+            .map(|g| w.sign(KEMENSOS, TxBody::Allocation(g.allocation.clone())))
+            .collect();
         assert!(w.block(txs).iter().all(Option::is_none));
         w.time += 600;
-        let claims = gs.iter().filter(|g| g.allocation.id.0[0] % 3 != 0).map(|g| w.claim_tx(g, g.allocation.amount.0, g.allocation.payer)).collect();
+        let claims = gs
+            .iter()
+            .filter(|g| g.allocation.id.0[0] % 3 != 0)
+            .map(|g| w.claim_tx(g, g.allocation.amount.0, g.allocation.payer))
+            .collect();
         assert!(w.block(claims).iter().all(Option::is_none));
         w.block(vec![]); // an empty block
         w.time += 600;
@@ -407,12 +623,22 @@ fn the_state_is_rebuilt_by_replaying_the_log() {
     assert_eq!(rebuilt.root(), w.ledger.root());
     // Empty blocks leave no leaf: the rebuilt height is that of the last block with entries.
     let reader = w.ledger.reader().unwrap();
-    let last = Leaf::decode(&reader.entry(LeafIndex(w.ledger.size().0 - 1)).unwrap().unwrap()).unwrap();
+    let last = Leaf::decode(
+        &reader
+            .entry(LeafIndex(w.ledger.size().0 - 1))
+            .unwrap()
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(rebuilt.store().height().unwrap(), last.height);
     assert_eq!(w.ledger.store().height().unwrap(), last.height + 1);
     for n in 0..200u8 {
         let id = AllocationId([n; 16]);
-        assert_eq!(rebuilt.store().allocation(&id).unwrap(), w.ledger.store().allocation(&id).unwrap(), "allocation {n}");
+        assert_eq!(
+            rebuilt.store().allocation(&id).unwrap(),
+            w.ledger.store().allocation(&id).unwrap(),
+            "allocation {n}"
+        );
     }
     // Replaying under another genesis (other keys) fails loudly instead of diverging quietly.
     let mut g = network().genesis;
@@ -421,7 +647,10 @@ fn the_state_is_rebuilt_by_replaying_the_log() {
     g.members[1].id = MemberId(1);
     g.programs[0].issuer = MemberId(1);
     let other = Network::from_bytes(&Network::to_file_bytes(&g)).unwrap();
-    assert!(matches!(Ledger::rebuild(other, w.ledger.store(), MemoryStore::new()), Err(LedgerError::Replay { .. })));
+    assert!(matches!(
+        Ledger::rebuild(other, w.ledger.store(), MemoryStore::new()),
+        Err(LedgerError::Replay { .. })
+    ));
 }
 
 #[test]
@@ -432,6 +661,13 @@ fn rejections_say_what_is_wrong_without_personal_data() {
     let mut twin = w.allocation(2, "PKH", "2026Q4", 750_000, BRI);
     twin.allocation.dedup_tag = g.allocation.dedup_tag;
     let msg = w.allocate(&twin).unwrap().to_string();
-    assert!(msg.contains("already has an allocation in PKH for 2026Q4"), "{msg}");
-    assert!(!msg.contains("3171014101900001") && !msg.contains(&Hash(g.allocation.dedup_tag.0).to_hex()), "{msg}");
+    assert!(
+        msg.contains("already has an allocation in PKH for 2026Q4"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("3171014101900001")
+            && !msg.contains(&Hash(g.allocation.dedup_tag.0).to_hex()),
+        "{msg}"
+    );
 }

@@ -33,15 +33,29 @@ pub struct ReadState {
 /// A JSON error with a machine-readable code and a sentence for people.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn checkpoint(State(s): State<Arc<ReadState>>) -> Response {
     let note = s.checkpoint.read().await.clone();
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static(CHECKPOINT_CACHE_CONTROL)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(CHECKPOINT_CACHE_CONTROL),
+            ),
         ],
         note,
     )
@@ -51,25 +65,47 @@ async fn checkpoint(State(s): State<Arc<ReadState>>) -> Response {
 async fn tile(State(s): State<Arc<ReadState>>, Path(rest): Path<String>) -> Response {
     let path = format!("tile/{rest}");
     let Ok(t) = TileRef::parse(&path) else {
-        return error(StatusCode::BAD_REQUEST, "bad_tile_path", "This is not a C2SP tile path, e.g. /tile/0/x001/234 or /tile/entries/000.p/17.");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_tile_path",
+            "This is not a C2SP tile path, e.g. /tile/0/x001/234 or /tile/entries/000.p/17.",
+        );
     };
-    let read = s.store.snapshot().map_err(|e| e.to_string()).and_then(|snap| {
-        let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
-        reader.read_tile(&t).map_err(|e| e.to_string())
-    });
+    let read = s
+        .store
+        .snapshot()
+        .map_err(|e| e.to_string())
+        .and_then(|snap| {
+            let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
+            reader.read_tile(&t).map_err(|e| e.to_string())
+        });
     match read {
         Ok(Some(bytes)) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
-                (header::CACHE_CONTROL, HeaderValue::from_static(TILE_CACHE_CONTROL)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/octet-stream"),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(TILE_CACHE_CONTROL),
+                ),
             ],
             bytes,
         )
             .into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, "tile_not_found", "The log does not (yet) have this tile."),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "tile_not_found",
+            "The log does not (yet) have this tile.",
+        ),
         Err(e) => {
             tracing::error!(path = %path, error = %e, "reading a tile failed");
-            error(StatusCode::SERVICE_UNAVAILABLE, "storage_error", "The node could not read its storage; try again or another node.")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_error",
+                "The node could not read its storage; try again or another node.",
+            )
         }
     }
 }
@@ -84,7 +120,13 @@ pub fn router(state: Arc<ReadState>) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*rest}", get(tile))
         .route("/healthz", get(healthz))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "not_found", "No such resource. See /checkpoint and /tile/.") })
+        .fallback(|| async {
+            error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such resource. See /checkpoint and /tile/.",
+            )
+        })
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }

@@ -14,7 +14,11 @@ use bansos_verifier::note::Note;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "bansos-node", version, about = "Bansos Ledger validator daemon")]
+#[command(
+    name = "bansos-node",
+    version,
+    about = "Bansos Ledger validator daemon"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -42,26 +46,51 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
     match Cli::parse().command {
-        Command::ServeLog { dir, listen, url_file } => serve_log(dir, listen, url_file).await,
+        Command::ServeLog {
+            dir,
+            listen,
+            url_file,
+        } => serve_log(dir, listen, url_file).await,
     }
 }
 
-async fn serve_log(dir: PathBuf, listen: SocketAddr, url_file: Option<PathBuf>) -> anyhow::Result<()> {
-    let store = RedbStore::open(&dir.join("ledger.redb")).with_context(|| format!("opening {}", dir.join("ledger.redb").display()))?;
-    let note_bytes = std::fs::read(dir.join("checkpoint")).with_context(|| format!("reading {}", dir.join("checkpoint").display()))?;
+async fn serve_log(
+    dir: PathBuf,
+    listen: SocketAddr,
+    url_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let store = RedbStore::open(&dir.join("ledger.redb"))
+        .with_context(|| format!("opening {}", dir.join("ledger.redb").display()))?;
+    let note_bytes = std::fs::read(dir.join("checkpoint"))
+        .with_context(|| format!("reading {}", dir.join("checkpoint").display()))?;
     let note = Note::parse(&note_bytes).context("the checkpoint file is not a signed note")?;
-    let cp = Checkpoint::parse_body(note.text()).context("the checkpoint file is not a checkpoint")?;
+    let cp =
+        Checkpoint::parse_body(note.text()).context("the checkpoint file is not a checkpoint")?;
     let writer = LogWriter::open(&store).context("reading the log")?;
     if cp.size != writer.size() || cp.root != writer.root() {
-        bail!("the checkpoint (size {}) does not match the stored log (size {}): refusing to serve", cp.size, writer.size());
+        bail!(
+            "the checkpoint (size {}) does not match the stored log (size {}): refusing to serve",
+            cp.size,
+            writer.size()
+        );
     }
-    let state = Arc::new(ReadState { store, checkpoint: tokio::sync::RwLock::new(note_bytes) });
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let state = Arc::new(ReadState {
+        store,
+        checkpoint: tokio::sync::RwLock::new(note_bytes),
+    });
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     if let Some(f) = url_file {
-        std::fs::write(&f, format!("{url}\n")).with_context(|| format!("writing {}", f.display()))?;
+        std::fs::write(&f, format!("{url}\n"))
+            .with_context(|| format!("writing {}", f.display()))?;
     }
     tracing::info!(%url, size = cp.size.0, "serving the log read-only");
     println!("serving {} entries at {url}", cp.size.0);

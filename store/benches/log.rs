@@ -60,7 +60,9 @@ fn prepared_log(n: u64) -> RedbStore {
     let mut writer = LogWriter::open(&store).unwrap();
     while writer.size().0 < n {
         let k = (n - writer.size().0).min(100_000) as usize;
-        let (batch, next) = writer.append::<bansos_store::StoreError>(&entries(writer.size().0, k, 32)).unwrap();
+        let (batch, next) = writer
+            .append::<bansos_store::StoreError>(&entries(writer.size().0, k, 32))
+            .unwrap();
         store.commit(&batch, &StateDelta::default()).unwrap();
         writer = next;
     }

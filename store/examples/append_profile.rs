@@ -14,11 +14,13 @@ fn main() {
     let (mut t_append, mut t_commit) = (Duration::ZERO, Duration::ZERO);
     let rounds = 300u64;
     for r in 0..rounds {
-        let entries: Vec<Vec<u8>> = (0..1000u64).map(|i| {
-            let mut e = vec![0u8; 230];
-            e[..8].copy_from_slice(&(r * 1000 + i).to_be_bytes());
-            e
-        }).collect();
+        let entries: Vec<Vec<u8>> = (0..1000u64)
+            .map(|i| {
+                let mut e = vec![0u8; 230];
+                e[..8].copy_from_slice(&(r * 1000 + i).to_be_bytes());
+                e
+            })
+            .collect();
         let t = Instant::now();
         let (batch, next) = writer.append::<bansos_store::StoreError>(&entries).unwrap();
         t_append += t.elapsed();
@@ -28,6 +30,10 @@ fn main() {
         writer = next;
     }
     let per = |d: Duration| d.as_secs_f64() * 1e3 / rounds as f64;
-    println!("per batch of 1000: append {:.3} ms, commit {:.3} ms => {:.0} entries/s",
-        per(t_append), per(t_commit), 1000.0 / ((per(t_append) + per(t_commit)) / 1e3));
+    println!(
+        "per batch of 1000: append {:.3} ms, commit {:.3} ms => {:.0} entries/s",
+        per(t_append),
+        per(t_commit),
+        1000.0 / ((per(t_append) + per(t_commit)) / 1e3)
+    );
 }

@@ -9,7 +9,9 @@
 use std::path::Path;
 
 use bansos_ledger::log::LogBatch;
-use bansos_ledger::store::{AllocationState, LedgerStore, LogRead, ProgramState, StateDelta, StateRead, Storage, TxLocation};
+use bansos_ledger::store::{
+    AllocationState, LedgerStore, LogRead, ProgramState, StateDelta, StateRead, Storage, TxLocation,
+};
 use bansos_verifier::entry::{AllocationId, ProgramCode};
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition};
@@ -90,7 +92,9 @@ impl RedbStore {
 
     /// A consistent read-only view of the store as of now.
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
-        Ok(Snapshot { tx: self.db.begin_read().map_err(redb_err)? })
+        Ok(Snapshot {
+            tx: self.db.begin_read().map_err(redb_err)?,
+        })
     }
 }
 
@@ -102,7 +106,10 @@ pub struct Snapshot {
 impl Snapshot {
     fn meta(&self, key: &str) -> Result<u64, StoreError> {
         let t = self.tx.open_table(META).map_err(redb_err)?;
-        Ok(t.get(key).map_err(redb_err)?.map(|v| v.value()).unwrap_or(0))
+        Ok(t.get(key)
+            .map_err(redb_err)?
+            .map(|v| v.value())
+            .unwrap_or(0))
     }
 }
 
@@ -116,7 +123,9 @@ impl LogRead for Snapshot {
     }
     fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.tx.open_table(TILES).map_err(redb_err)?;
-        Ok(t.get((level, index)).map_err(redb_err)?.map(|v| v.value().to_vec()))
+        Ok(t.get((level, index))
+            .map_err(redb_err)?
+            .map(|v| v.value().to_vec()))
     }
     fn bundle(&self, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
         let t = self.tx.open_table(BUNDLES).map_err(redb_err)?;
@@ -130,11 +139,17 @@ impl StateRead for Snapshot {
     }
     fn program(&self, code: &ProgramCode) -> Result<Option<ProgramState>, StoreError> {
         let t = self.tx.open_table(PROGRAMS).map_err(redb_err)?;
-        t.get(code.as_str()).map_err(redb_err)?.map(|v| decode("program", v.value())).transpose()
+        t.get(code.as_str())
+            .map_err(redb_err)?
+            .map(|v| decode("program", v.value()))
+            .transpose()
     }
     fn allocation(&self, id: &AllocationId) -> Result<Option<AllocationState>, StoreError> {
         let t = self.tx.open_table(ALLOCATIONS).map_err(redb_err)?;
-        t.get(id.0).map_err(redb_err)?.map(|v| decode("allocation", v.value())).transpose()
+        t.get(id.0)
+            .map_err(redb_err)?
+            .map(|v| decode("allocation", v.value()))
+            .transpose()
     }
     fn dedup_used(&self, key: &Hash) -> Result<bool, StoreError> {
         let t = self.tx.open_table(DEDUP).map_err(redb_err)?;
@@ -144,7 +159,10 @@ impl StateRead for Snapshot {
         let t = self.tx.open_table(TXS).map_err(redb_err)?;
         Ok(t.get(tx_hash.0).map_err(redb_err)?.map(|v| {
             let (height, leaf) = v.value();
-            TxLocation { height, leaf: LeafIndex(leaf) }
+            TxLocation {
+                height,
+                leaf: LeafIndex(leaf),
+            }
         }))
     }
 }
@@ -192,13 +210,29 @@ impl LedgerStore for RedbStore {
         let tx = self.db.begin_write().map_err(redb_err)?;
         {
             let mut meta = tx.open_table(META).map_err(redb_err)?;
-            let size = meta.get(LOG_SIZE).map_err(redb_err)?.map(|v| v.value()).unwrap_or(0);
+            let size = meta
+                .get(LOG_SIZE)
+                .map_err(redb_err)?
+                .map(|v| v.value())
+                .unwrap_or(0);
             // Integrity invariants, checked in release builds too.
-            assert!(log.new_size.0 >= size, "the log never shrinks ({size} -> {})", log.new_size.0);
+            assert!(
+                log.new_size.0 >= size,
+                "the log never shrinks ({size} -> {})",
+                log.new_size.0
+            );
             meta.insert(LOG_SIZE, log.new_size.0).map_err(redb_err)?;
             if state.height > 0 {
-                let height = meta.get(HEIGHT).map_err(redb_err)?.map(|v| v.value()).unwrap_or(0);
-                assert!(state.height > height, "block heights only grow ({height} -> {})", state.height);
+                let height = meta
+                    .get(HEIGHT)
+                    .map_err(redb_err)?
+                    .map(|v| v.value())
+                    .unwrap_or(0);
+                assert!(
+                    state.height > height,
+                    "block heights only grow ({height} -> {})",
+                    state.height
+                );
                 meta.insert(HEIGHT, state.height).map_err(redb_err)?;
             }
             let mut tiles = tx.open_table(TILES).map_err(redb_err)?;
@@ -211,11 +245,15 @@ impl LedgerStore for RedbStore {
             }
             let mut programs = tx.open_table(PROGRAMS).map_err(redb_err)?;
             for (k, v) in &state.programs {
-                programs.insert(k.as_str(), encode(v).as_slice()).map_err(redb_err)?;
+                programs
+                    .insert(k.as_str(), encode(v).as_slice())
+                    .map_err(redb_err)?;
             }
             let mut allocations = tx.open_table(ALLOCATIONS).map_err(redb_err)?;
             for (k, v) in &state.allocations {
-                allocations.insert(k.0, encode(v).as_slice()).map_err(redb_err)?;
+                allocations
+                    .insert(k.0, encode(v).as_slice())
+                    .map_err(redb_err)?;
             }
             let mut dedup = tx.open_table(DEDUP).map_err(redb_err)?;
             for k in &state.dedup {

@@ -25,8 +25,14 @@ fn a_store_of_another_schema_is_refused() {
     {
         let db = redb::Database::open(&path).unwrap();
         let tx = db.begin_write().unwrap();
-        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta")).unwrap().insert("schema", 99).unwrap();
+        tx.open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .unwrap()
+            .insert("schema", 99)
+            .unwrap();
         tx.commit().unwrap();
     }
-    assert!(matches!(RedbStore::open(&path), Err(bansos_store::StoreError::Schema { found: 99 })));
+    assert!(matches!(
+        RedbStore::open(&path),
+        Err(bansos_store::StoreError::Schema { found: 99 })
+    ));
 }

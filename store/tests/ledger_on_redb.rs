@@ -20,7 +20,12 @@ fn network() -> Network {
         name: name.into(),
         display_name: name.into(),
         role,
-        public_key: key(i as u8 + 1).verifying_key().as_bytes().iter().map(|b| format!("{b:02x}")).collect(),
+        public_key: key(i as u8 + 1)
+            .verifying_key()
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
         p2p_address: "/ip4/127.0.0.1/tcp/1".into(),
         voting_power: 1,
     };
@@ -28,7 +33,10 @@ fn network() -> Network {
         format: 1,
         network_name: "redb test".into(),
         origin: "ledger.bansos.example/redb-test".into(),
-        members: vec![member(0, "kemensos", Role::Ministry), member(1, "bri", Role::Bank)],
+        members: vec![
+            member(0, "kemensos", Role::Ministry),
+            member(1, "bri", Role::Bank),
+        ],
         programs: vec![GenesisProgram {
             code: ProgramCode::new("BLT").unwrap(),
             name: "Bantuan Langsung Tunai".into(),
@@ -36,7 +44,12 @@ fn network() -> Network {
             period_kind: PeriodKind::Monthly,
             amount: AmountRule::Flat(Rupiah(600_000)),
         }],
-        consensus: ConsensusTimeouts { propose_ms: 1000, prevote_ms: 500, precommit_ms: 500, block_time_drift_ms: 5000 },
+        consensus: ConsensusTimeouts {
+            propose_ms: 1000,
+            prevote_ms: 500,
+            precommit_ms: 500,
+            block_time_drift_ms: 5000,
+        },
     };
     Network::from_bytes(&Network::to_file_bytes(&g)).unwrap()
 }
@@ -69,14 +82,37 @@ fn committed_blocks_survive_a_restart_and_replay_to_the_same_state() {
                     expires_at: t0 + 1_000_000,
                 };
                 ids.push(a.id);
-                txs.push(SignedTx::sign(&net.id, MemberId(0), TxBody::Allocation(a.clone()), &key(1)).unwrap());
+                txs.push(
+                    SignedTx::sign(&net.id, MemberId(0), TxBody::Allocation(a.clone()), &key(1))
+                        .unwrap(),
+                );
                 if i % 2 == 0 {
-                    let c = Claim { allocation: a.id, amount: Rupiah(600_000), channel: Channel::Kks, region: a.region, outlet: [0; 16], claim_secret: secret, claimed_at: t0 };
-                    txs.push(SignedTx::sign(&net.id, MemberId(1), TxBody::Claim(c), &key(2)).unwrap());
+                    let c = Claim {
+                        allocation: a.id,
+                        amount: Rupiah(600_000),
+                        channel: Channel::Kks,
+                        region: a.region,
+                        outlet: [0; 16],
+                        claim_secret: secret,
+                        claimed_at: t0,
+                    };
+                    txs.push(
+                        SignedTx::sign(&net.id, MemberId(1), TxBody::Claim(c), &key(2)).unwrap(),
+                    );
                 }
             }
-            let applied = ledger.apply(&Block { height: h, time: t0 + h * 5, txs }).unwrap();
-            assert!(applied.outcome.rejected.is_empty(), "{:?}", applied.outcome.rejected.first());
+            let applied = ledger
+                .apply(&Block {
+                    height: h,
+                    time: t0 + h * 5,
+                    txs,
+                })
+                .unwrap();
+            assert!(
+                applied.outcome.rejected.is_empty(),
+                "{:?}",
+                applied.outcome.rejected.first()
+            );
         }
         assert_eq!(ledger.size().0, 20 * 75);
     }
@@ -85,7 +121,10 @@ fn committed_blocks_survive_a_restart_and_replay_to_the_same_state() {
     assert_eq!(ledger.size().0, 1500);
     assert_eq!(ledger.store().height().unwrap(), 20);
     let first = ledger.store().allocation(&ids[0]).unwrap().unwrap();
-    assert_eq!((first.status, first.claimed.0), (AllocationStatus::Open, 600_000));
+    assert_eq!(
+        (first.status, first.claimed.0),
+        (AllocationStatus::Open, 600_000)
+    );
     let second = ledger.store().allocation(&ids[1]).unwrap().unwrap();
     assert_eq!(second.claimed.0, 0);
     // Rebuild from the log alone into a new file.
@@ -93,6 +132,9 @@ fn committed_blocks_survive_a_restart_and_replay_to_the_same_state() {
     let rebuilt = Ledger::rebuild(net, &ledger.store().snapshot().unwrap(), fresh).unwrap();
     assert_eq!(rebuilt.root(), ledger.root());
     for id in &ids {
-        assert_eq!(rebuilt.store().allocation(id).unwrap(), ledger.store().allocation(id).unwrap());
+        assert_eq!(
+            rebuilt.store().allocation(id).unwrap(),
+            ledger.store().allocation(id).unwrap()
+        );
     }
 }

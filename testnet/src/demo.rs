@@ -58,7 +58,10 @@ pub struct DemoNetwork {
 
 /// Makes a demo network with fresh keys drawn from `rng`.
 pub fn network(rng: &mut StdRng, base_port: u16) -> DemoNetwork {
-    let keys: Vec<SigningKey> = MEMBERS.iter().map(|_| SigningKey::from_bytes(&rng.random())).collect();
+    let keys: Vec<SigningKey> = MEMBERS
+        .iter()
+        .map(|_| SigningKey::from_bytes(&rng.random()))
+        .collect();
     let members = MEMBERS
         .iter()
         .zip(&keys)
@@ -86,14 +89,39 @@ pub fn network(rng: &mut StdRng, base_port: u16) -> DemoNetwork {
         origin: "ledger.bansos.example/demo".into(),
         members,
         programs: vec![
-            program("PKH", "Program Keluarga Harapan", KEMENSOS, PeriodKind::Quarterly, AmountRule::Range { min: Rupiah(225_000), max: Rupiah(3_000_000) }),
-            program("SEMBAKO", "Program Sembako (BPNT)", KEMENSOS, PeriodKind::Monthly, AmountRule::Flat(Rupiah(200_000))),
+            program(
+                "PKH",
+                "Program Keluarga Harapan",
+                KEMENSOS,
+                PeriodKind::Quarterly,
+                AmountRule::Range {
+                    min: Rupiah(225_000),
+                    max: Rupiah(3_000_000),
+                },
+            ),
+            program(
+                "SEMBAKO",
+                "Program Sembako (BPNT)",
+                KEMENSOS,
+                PeriodKind::Monthly,
+                AmountRule::Flat(Rupiah(200_000)),
+            ),
         ],
-        consensus: ConsensusTimeouts { propose_ms: 1000, prevote_ms: 500, precommit_ms: 500, block_time_drift_ms: 5000 },
+        consensus: ConsensusTimeouts {
+            propose_ms: 1000,
+            prevote_ms: 500,
+            precommit_ms: 500,
+            block_time_drift_ms: 5000,
+        },
     };
     let genesis_bytes = Network::to_file_bytes(&genesis);
     let network = Network::from_bytes(&genesis_bytes).expect("the demo genesis is valid");
-    DemoNetwork { keys, dedup_key: rng.random(), genesis_bytes, network }
+    DemoNetwork {
+        keys,
+        dedup_key: rng.random(),
+        genesis_bytes,
+        network,
+    }
 }
 
 /// A demo recipient's receipt with the synthetic NIK it opens with.
@@ -136,7 +164,10 @@ pub fn data(net: &DemoNetwork, rng: &mut StdRng, allocations: usize) -> DemoData
     let regions = regions();
     let total: u64 = regions.iter().map(|r| r.1).sum();
     let id = &net.network.id;
-    let sign = |signer: MemberId, body| SignedTx::sign(id, signer, body, &net.keys[signer.0 as usize]).expect("demo transactions are valid");
+    let sign = |signer: MemberId, body| {
+        SignedTx::sign(id, signer, body, &net.keys[signer.0 as usize])
+            .expect("demo transactions are valid")
+    };
     let mut txs: Vec<SignedTx> = vec![sign(
         KEMENKEU,
         TxBody::ProgramRegistered(ProgramRegistered {
@@ -152,10 +183,23 @@ pub fn data(net: &DemoNetwork, rng: &mut StdRng, allocations: usize) -> DemoData
         let region = pick_region(rng, &regions, total);
         // Synthetic NIK: kecamatan of the region, a birth date, a serial. Not a real person.
         let day = rng.random_range(1..=28u32) + if rng.random_bool(0.5) { 40 } else { 0 };
-        let nik = format!("{:04}{:02}{:02}{:02}{:02}{:04}", region.get(), rng.random_range(1..=20u32), day, rng.random_range(1..=12u32), rng.random_range(40..=99u32), n % 10_000);
+        let nik = format!(
+            "{:04}{:02}{:02}{:02}{:02}{:04}",
+            region.get(),
+            rng.random_range(1..=20u32),
+            day,
+            rng.random_range(1..=12u32),
+            rng.random_range(40..=99u32),
+            n % 10_000
+        );
         let parsed = Nik::parse(&nik).expect("16 digits");
         let (program, issuer, period, amount) = match rng.random_range(0..10u32) {
-            0..=3 => ("PKH", KEMENSOS, "2026Q4", [750_000u64, 900_000, 600_000, 2_400_000][rng.random_range(0..4)]),
+            0..=3 => (
+                "PKH",
+                KEMENSOS,
+                "2026Q4",
+                [750_000u64, 900_000, 600_000, 2_400_000][rng.random_range(0..4)],
+            ),
             4..=7 => ("SEMBAKO", KEMENSOS, "2026-11", 200_000),
             _ => ("BLT", KEMENKEU, "2026-11", 600_000),
         };
@@ -174,7 +218,12 @@ pub fn data(net: &DemoNetwork, rng: &mut StdRng, allocations: usize) -> DemoData
             expires_at,
         };
         txs.push(sign(issuer, TxBody::Allocation(a.clone())));
-        pending.push(Pending { allocation: a, salt, secret, nik });
+        pending.push(Pending {
+            allocation: a,
+            salt,
+            secret,
+            nik,
+        });
     }
     // Claims (about three in four, a few partial), returns and revocations of the rest.
     let mut later = Vec::new();
@@ -183,7 +232,12 @@ pub fn data(net: &DemoNetwork, rng: &mut StdRng, allocations: usize) -> DemoData
         let roll = rng.random_range(0..100u32);
         if roll < 75 {
             let channel = if a.payer == BRI {
-                [Channel::Kks, Channel::Agent, Channel::Ewarong, Channel::BankTeller][rng.random_range(0..4)]
+                [
+                    Channel::Kks,
+                    Channel::Agent,
+                    Channel::Ewarong,
+                    Channel::BankTeller,
+                ][rng.random_range(0..4)]
             } else {
                 [Channel::PosOutlet, Channel::PosDoor][rng.random_range(0..2)]
             };
@@ -200,36 +254,74 @@ pub fn data(net: &DemoNetwork, rng: &mut StdRng, allocations: usize) -> DemoData
             };
             later.push(sign(a.payer, TxBody::Claim(claim)));
         } else if roll < 76 {
-            later.push(sign(a.payer, TxBody::Return(Return { allocation: a.id, reason: ReturnReason::NotFound })));
+            later.push(sign(
+                a.payer,
+                TxBody::Return(Return {
+                    allocation: a.id,
+                    reason: ReturnReason::NotFound,
+                }),
+            ));
         } else if roll < 77 {
-            let issuer = if a.program.as_str() == "BLT" { KEMENKEU } else { KEMENSOS };
-            later.push(sign(issuer, TxBody::Revocation(Revocation { allocation: a.id, reason: RevocationReason::Ineligible })));
+            let issuer = if a.program.as_str() == "BLT" {
+                KEMENKEU
+            } else {
+                KEMENSOS
+            };
+            later.push(sign(
+                issuer,
+                TxBody::Revocation(Revocation {
+                    allocation: a.id,
+                    reason: RevocationReason::Ineligible,
+                }),
+            ));
         }
     }
     let mut blocks = Vec::new();
     let mut time = DEMO_START_TIME;
     for chunk in txs.chunks(DEMO_BLOCK_TXS) {
-        blocks.push(Block { height: blocks.len() as u64 + 1, time, txs: chunk.to_vec() });
+        blocks.push(Block {
+            height: blocks.len() as u64 + 1,
+            time,
+            txs: chunk.to_vec(),
+        });
         time += 5;
     }
     // Claims start an hour after the allocations were published.
     time = time.max(DEMO_START_TIME + 3_600) + 7_200;
     for chunk in later.chunks(DEMO_BLOCK_TXS) {
-        blocks.push(Block { height: blocks.len() as u64 + 1, time, txs: chunk.to_vec() });
+        blocks.push(Block {
+            height: blocks.len() as u64 + 1,
+            time,
+            txs: chunk.to_vec(),
+        });
         time += 5;
     }
-    let secrets = pending.into_iter().map(|p| (p.allocation.id, p.salt, p.secret, p.nik)).collect();
+    let secrets = pending
+        .into_iter()
+        .map(|p| (p.allocation.id, p.salt, p.secret, p.nik))
+        .collect();
     DemoData { blocks, secrets }
 }
 
 impl DemoData {
     /// Receipts for the first `n` allocations, given a way to find each one's leaf.
-    pub fn receipts_for(&self, net: &Network, n: usize, leaf_of: impl Fn(&AllocationId) -> Option<LeafIndex>) -> Vec<DemoReceipt> {
+    pub fn receipts_for(
+        &self,
+        net: &Network,
+        n: usize,
+        leaf_of: impl Fn(&AllocationId) -> Option<LeafIndex>,
+    ) -> Vec<DemoReceipt> {
         self.secrets
             .iter()
             .filter_map(|(id, salt, secret, nik)| {
                 Some(DemoReceipt {
-                    receipt: Receipt { network_tag: network_tag(&net.id), leaf_index: leaf_of(id)?, allocation: *id, salt: *salt, claim_secret: *secret },
+                    receipt: Receipt {
+                        network_tag: network_tag(&net.id),
+                        leaf_index: leaf_of(id)?,
+                        allocation: *id,
+                        salt: *salt,
+                        claim_secret: *secret,
+                    },
                     nik: nik.clone(),
                 })
             })

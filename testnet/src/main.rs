@@ -17,7 +17,11 @@ use bansos_verifier::tlog_proof::TlogProof;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "bansos-testnet", version, about = "Local Bansos Ledger networks and demo data")]
+#[command(
+    name = "bansos-testnet",
+    version,
+    about = "Local Bansos Ledger networks and demo data"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,20 +56,33 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Sample { dir, allocations, seed, proofs } => sample(&dir, allocations, seed, proofs),
+        Command::Sample {
+            dir,
+            allocations,
+            seed,
+            proofs,
+        } => sample(&dir, allocations, seed, proofs),
     }
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(contents)?;
     Ok(())
 }
 
 fn sample(dir: &Path, allocations: usize, seed: u64, proofs: usize) -> anyhow::Result<()> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        bail!("{} exists and is not empty: choose a new directory", dir.display());
+        bail!(
+            "{} exists and is not empty: choose a new directory",
+            dir.display()
+        );
     }
     let result = build_sample(dir, allocations, seed, proofs);
     if result.is_err() {
@@ -82,11 +99,22 @@ fn build_sample(dir: &Path, allocations: usize, seed: u64, proofs: usize) -> any
     let mut rng = demo::rng(seed);
     let net = demo::network(&mut rng, 27_000);
     for (m, k) in net.network.genesis.members.iter().zip(&net.keys) {
-        write_private(&dir.join("keys").join(format!("{}.key", m.name)), format!("{}\n", data_encoding::HEXLOWER.encode(k.as_bytes())).as_bytes())?;
+        write_private(
+            &dir.join("keys").join(format!("{}.key", m.name)),
+            format!("{}\n", data_encoding::HEXLOWER.encode(k.as_bytes())).as_bytes(),
+        )?;
     }
-    write_private(&dir.join("keys").join("kemensos.dedup-key"), format!("{}\n", data_encoding::HEXLOWER.encode(&net.dedup_key)).as_bytes())?;
+    write_private(
+        &dir.join("keys").join("kemensos.dedup-key"),
+        format!("{}\n", data_encoding::HEXLOWER.encode(&net.dedup_key)).as_bytes(),
+    )?;
     std::fs::write(dir.join("genesis.json"), &net.genesis_bytes)?;
-    let vkeys: String = net.network.validator_vkeys().iter().map(|k| format!("{k}\n")).collect();
+    let vkeys: String = net
+        .network
+        .validator_vkeys()
+        .iter()
+        .map(|k| format!("{k}\n"))
+        .collect();
     std::fs::write(dir.join("vkeys.txt"), vkeys)?;
 
     let data = demo::data(&net, &mut rng, allocations);
@@ -98,32 +126,58 @@ fn build_sample(dir: &Path, allocations: usize, seed: u64, proofs: usize) -> any
         accepted += applied.outcome.accepted.len();
         rejected += applied.outcome.rejected.len();
         if i % 20 == 0 || i + 1 == data.blocks.len() {
-            eprint!("\rblock {}/{}: {} entries", i + 1, data.blocks.len(), applied.size.0);
+            eprint!(
+                "\rblock {}/{}: {} entries",
+                i + 1,
+                data.blocks.len(),
+                applied.size.0
+            );
         }
     }
     eprintln!();
     if rejected > 0 {
-        bail!("{rejected} demo transactions were rejected: the demo generator and the rules disagree");
+        bail!(
+            "{rejected} demo transactions were rejected: the demo generator and the rules disagree"
+        );
     }
 
     // Every validator signs the checkpoint.
     let cp = ledger.checkpoint();
     let body = cp.body();
-    let sigs = net.network.genesis.members.iter().zip(&net.keys).filter(|(m, _)| m.voting_power > 0).map(|(m, k)| NoteSignature::sign(&m.name, k, &body));
+    let sigs = net
+        .network
+        .genesis
+        .members
+        .iter()
+        .zip(&net.keys)
+        .filter(|(m, _)| m.voting_power > 0)
+        .map(|(m, k)| NoteSignature::sign(&m.name, k, &body));
     let note = cp.to_note(sigs);
     std::fs::write(dir.join("checkpoint"), note.to_bytes())?;
 
     // Offline proofs and receipts of a few allocations.
     let reader = ledger.reader()?;
-    let receipts = data.receipts_for(&net.network, proofs, |id| ledger.store().allocation(id).ok().flatten().map(|s| s.leaf));
-    let mut listing = String::from("# Demo receipts: receipt code, then the SYNTHETIC NIK it opens with (not a real person).\n");
+    let receipts = data.receipts_for(&net.network, proofs, |id| {
+        ledger.store().allocation(id).ok().flatten().map(|s| s.leaf)
+    });
+    let mut listing = String::from(
+        "# Demo receipts: receipt code, then the SYNTHETIC NIK it opens with (not a real person).\n",
+    );
     for r in &receipts {
         let leaf = r.receipt.leaf_index;
         let entry = reader.entry(leaf)?.context("the receipt's leaf exists")?;
         debug_assert!(Leaf::decode(&entry).is_ok());
         let proof = reader.inclusion_proof(leaf, cp.size)?;
-        let bundle = TlogProof { extra: Some(entry), index: leaf, proof, checkpoint: note.to_bytes() };
-        std::fs::write(dir.join("proofs").join(format!("{}.tlog-proof", leaf.0)), bundle.to_bytes())?;
+        let bundle = TlogProof {
+            extra: Some(entry),
+            index: leaf,
+            proof,
+            checkpoint: note.to_bytes(),
+        };
+        std::fs::write(
+            dir.join("proofs").join(format!("{}.tlog-proof", leaf.0)),
+            bundle.to_bytes(),
+        )?;
         listing.push_str(&format!("{} {}\n", r.receipt.to_text(), r.nik));
     }
     write_private(&dir.join("demo-receipts.txt"), listing.as_bytes())?;

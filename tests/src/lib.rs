@@ -9,7 +9,11 @@ use std::process::{Child, Command};
 pub fn binary(name: &str) -> PathBuf {
     // Test executables live in target/<profile>/deps; binaries in target/<profile>.
     let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target profile directory").to_path_buf();
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target profile directory")
+        .to_path_buf();
     let path = dir.join(name);
     if !path.exists() {
         let package = match name {
@@ -19,7 +23,10 @@ pub fn binary(name: &str) -> PathBuf {
             other => panic!("unknown binary {other}"),
         };
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo).args(["build", "-p", package]).status().expect("running cargo build");
+        let status = Command::new(cargo)
+            .args(["build", "-p", package])
+            .status()
+            .expect("running cargo build");
         assert!(status.success(), "building {package}");
     }
     assert!(path.exists(), "{} was not built", path.display());

@@ -26,8 +26,18 @@ fn leaf() -> Leaf {
         claim_lock: claim_lock(&[3; 16]),
         expires_at: 1_800_000_000,
     };
-    let tx = SignedTx::sign(&NetworkId([9; 32]), MemberId(0), TxBody::Allocation(a), &SigningKey::from_bytes(&[1; 32])).unwrap();
-    Leaf { height: 1234, block_time: 1_790_000_000, tx }
+    let tx = SignedTx::sign(
+        &NetworkId([9; 32]),
+        MemberId(0),
+        TxBody::Allocation(a),
+        &SigningKey::from_bytes(&[1; 32]),
+    )
+    .unwrap();
+    Leaf {
+        height: 1234,
+        block_time: 1_790_000_000,
+        tx,
+    }
 }
 
 fn proof_and_checkpoint(c: &mut Criterion) {
@@ -36,19 +46,46 @@ fn proof_and_checkpoint(c: &mut Criterion) {
     let leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect();
     let root = merkle::root(&leaves[..], TreeSize(n)).unwrap();
     let index = LeafIndex(777_777);
-    let proof = merkle::inclusion_proof(&leaves[..], index, TreeSize(n)).unwrap().unwrap();
-    let keys: Vec<SigningKey> = (1..=4u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let proof = merkle::inclusion_proof(&leaves[..], index, TreeSize(n))
+        .unwrap()
+        .unwrap();
+    let keys: Vec<SigningKey> = (1..=4u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
     let names = ["kemensos", "kemenkeu", "bri", "pos"];
     let cp = Checkpoint::new("ledger.bansos.example/bench", TreeSize(n), root);
     let body = cp.body();
-    let note = cp.to_note(keys.iter().zip(names).map(|(k, name)| NoteSignature::sign(name, k, &body)));
+    let note = cp.to_note(
+        keys.iter()
+            .zip(names)
+            .map(|(k, name)| NoteSignature::sign(name, k, &body)),
+    );
     let bytes = note.to_bytes();
-    let policy = Policy::new(keys.iter().zip(names).map(|(k, name)| VerifierKey::new(name, KeyKind::Ed25519, k.verifying_key())).collect(), 3).unwrap();
+    let policy = Policy::new(
+        keys.iter()
+            .zip(names)
+            .map(|(k, name)| VerifierKey::new(name, KeyKind::Ed25519, k.verifying_key()))
+            .collect(),
+        3,
+    )
+    .unwrap();
     let leaf_h = leaves[index.0 as usize];
     c.bench_function("verify_inclusion_plus_3_of_4_checkpoint", |b| {
         b.iter(|| {
-            let v = verify_checkpoint(black_box(&bytes), Some("ledger.bansos.example/bench"), &policy).unwrap();
-            verify_inclusion(&leaf_h, index, v.checkpoint.size, black_box(&proof), &v.checkpoint.root).unwrap();
+            let v = verify_checkpoint(
+                black_box(&bytes),
+                Some("ledger.bansos.example/bench"),
+                &policy,
+            )
+            .unwrap();
+            verify_inclusion(
+                &leaf_h,
+                index,
+                v.checkpoint.size,
+                black_box(&proof),
+                &v.checkpoint.root,
+            )
+            .unwrap();
         })
     });
     c.bench_function("verify_inclusion_only", |b| {
@@ -59,8 +96,12 @@ fn proof_and_checkpoint(c: &mut Criterion) {
 fn codec(c: &mut Criterion) {
     let leaf = leaf();
     let bytes = leaf.encode();
-    c.bench_function("encode_allocation_leaf", |b| b.iter(|| black_box(black_box(&leaf).encode())));
-    c.bench_function("decode_allocation_leaf", |b| b.iter(|| black_box(Leaf::decode(black_box(&bytes)).unwrap())));
+    c.bench_function("encode_allocation_leaf", |b| {
+        b.iter(|| black_box(black_box(&leaf).encode()))
+    });
+    c.bench_function("decode_allocation_leaf", |b| {
+        b.iter(|| black_box(Leaf::decode(black_box(&bytes)).unwrap()))
+    });
     let key = SigningKey::from_bytes(&[1; 32]).verifying_key();
     c.bench_function("decode_and_verify_signature", |b| {
         b.iter(|| {

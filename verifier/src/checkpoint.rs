@@ -40,13 +40,26 @@ impl Checkpoint {
     /// A checkpoint without extension lines. Panics if the origin is empty or holds a newline
     /// (origins come from genesis, which is validated).
     pub fn new(origin: &str, size: TreeSize, root: Hash) -> Checkpoint {
-        assert!(!origin.is_empty() && !origin.contains('\n'), "invalid origin");
-        Checkpoint { origin: origin.into(), size, root, extensions: Vec::new() }
+        assert!(
+            !origin.is_empty() && !origin.chars().any(char::is_control),
+            "invalid origin"
+        );
+        Checkpoint {
+            origin: origin.into(),
+            size,
+            root,
+            extensions: Vec::new(),
+        }
     }
 
     /// The note text: each line followed by `\n`.
     pub fn body(&self) -> String {
-        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size.0, self.root.to_base64());
+        let mut s = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size.0,
+            self.root.to_base64()
+        );
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -58,21 +71,38 @@ impl Checkpoint {
     pub fn parse_body(text: &str) -> Result<Checkpoint, CheckpointError> {
         let lines: Vec<&str> = text
             .strip_suffix('\n')
-            .ok_or(CheckpointError::Malformed("the body must end with a newline"))?
+            .ok_or(CheckpointError::Malformed(
+                "the body must end with a newline",
+            ))?
             .split('\n')
             .collect();
         if lines.len() < 3 {
-            return Err(CheckpointError::Malformed("a checkpoint has at least three lines"));
+            return Err(CheckpointError::Malformed(
+                "a checkpoint has at least three lines",
+            ));
         }
         if lines.iter().any(|l| l.is_empty()) {
-            return Err(CheckpointError::Malformed("checkpoint lines must not be empty"));
+            return Err(CheckpointError::Malformed(
+                "checkpoint lines must not be empty",
+            ));
+        }
+        if text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(CheckpointError::Malformed(
+                "control characters other than newline are not allowed",
+            ));
         }
         let size = lines[1];
         if !size.bytes().all(|b| b.is_ascii_digit()) || (size.len() > 1 && size.starts_with('0')) {
-            return Err(CheckpointError::Malformed("the size must be decimal without leading zeros"));
+            return Err(CheckpointError::Malformed(
+                "the size must be decimal without leading zeros",
+            ));
         }
-        let size: u64 = size.parse().map_err(|_| CheckpointError::Malformed("the size does not fit 64 bits"))?;
-        let root = Hash::from_base64(lines[2]).ok_or(CheckpointError::Malformed("the root must be 32 bytes of padded base64"))?;
+        let size: u64 = size
+            .parse()
+            .map_err(|_| CheckpointError::Malformed("the size does not fit 64 bits"))?;
+        let root = Hash::from_base64(lines[2]).ok_or(CheckpointError::Malformed(
+            "the root must be 32 bytes of padded base64",
+        ))?;
         Ok(Checkpoint {
             origin: lines[0].into(),
             size: TreeSize(size),
@@ -103,16 +133,27 @@ pub struct VerifiedCheckpoint {
 }
 
 /// Parses a signed checkpoint, checks its origin (if given) and applies the policy.
-pub fn verify_checkpoint(bytes: &[u8], origin: Option<&str>, policy: &Policy) -> Result<VerifiedCheckpoint, CheckpointError> {
+pub fn verify_checkpoint(
+    bytes: &[u8],
+    origin: Option<&str>,
+    policy: &Policy,
+) -> Result<VerifiedCheckpoint, CheckpointError> {
     let note = Note::parse(bytes)?;
     let checkpoint = Checkpoint::parse_body(note.text())?;
     if let Some(expected) = origin
         && checkpoint.origin != expected
     {
-        return Err(CheckpointError::WrongOrigin { got: checkpoint.origin, expected: expected.into() });
+        return Err(CheckpointError::WrongOrigin {
+            got: checkpoint.origin,
+            expected: expected.into(),
+        });
     }
     let verified = policy.verify(&note)?;
-    Ok(VerifiedCheckpoint { checkpoint, verified, note })
+    Ok(VerifiedCheckpoint {
+        checkpoint,
+        verified,
+        note,
+    })
 }
 
 #[cfg(test)]
@@ -121,12 +162,16 @@ mod tests {
 
     #[test]
     fn the_spec_example_body_parses() {
-        let body = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
+        let body =
+            "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n";
         let c = Checkpoint::parse_body(body).unwrap();
         assert_eq!(c.size, TreeSize(20_852_163));
         assert_eq!(c.body(), body);
         let with_ext = format!("{body}ext one\n");
-        assert_eq!(Checkpoint::parse_body(&with_ext).unwrap().extensions, ["ext one"]);
+        assert_eq!(
+            Checkpoint::parse_body(&with_ext).unwrap().extensions,
+            ["ext one"]
+        );
     }
 
     #[test]
@@ -138,6 +183,7 @@ mod tests {
             format!("o\n1\n{}\n", root.trim_end_matches('=')),
             format!("o\n1\n{root}"),
             format!("o\n1\n{root}\n\n"),
+            format!("o\r\n1\n{root}\n"),
             format!("\n1\n{root}\n"),
             format!("o\n18446744073709551616\n{root}\n"),
             "o\n1\n".to_string(),

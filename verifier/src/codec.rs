@@ -50,12 +50,19 @@ impl<'a> Reader<'a> {
         Ok(self.take(1, field)?[0])
     }
     pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
-        Ok(u16::from_be_bytes(self.take(2, field)?.try_into().expect("2 bytes")))
+        Ok(u16::from_be_bytes(
+            self.take(2, field)?.try_into().expect("2 bytes"),
+        ))
     }
     pub(crate) fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
-        Ok(u64::from_be_bytes(self.take(8, field)?.try_into().expect("8 bytes")))
+        Ok(u64::from_be_bytes(
+            self.take(8, field)?.try_into().expect("8 bytes"),
+        ))
     }
-    pub(crate) fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        field: &'static str,
+    ) -> Result<[u8; N], DecodeError> {
         Ok(self.take(N, field)?.try_into().expect("N bytes"))
     }
     pub(crate) fn str8(&mut self, field: &'static str, max: usize) -> Result<&'a str, DecodeError> {
@@ -63,12 +70,19 @@ impl<'a> Reader<'a> {
         if len > max {
             return Err(DecodeError::Oversize { field, max });
         }
-        std::str::from_utf8(self.take(len, field)?).map_err(|_| DecodeError::Invalid { field, reason: "not UTF-8" })
+        std::str::from_utf8(self.take(len, field)?).map_err(|_| DecodeError::Invalid {
+            field,
+            reason: "not UTF-8",
+        })
     }
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.buf)
     }
     pub(crate) fn finish(self) -> Result<(), DecodeError> {
-        if self.buf.is_empty() { Ok(()) } else { Err(DecodeError::TrailingBytes(self.buf.len())) }
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes(self.buf.len()))
+        }
     }
 }

@@ -51,8 +51,12 @@ pub fn beneficiary_commitment(salt: &[u8; 32], nik: &Nik) -> Hash {
 /// len(period) ‖ period ‖ NIK: equal for the same person, program and period, meaningless
 /// without the key.
 pub fn dedup_tag(key: &[u8; 32], program: &str, period: &str, nik: &Nik) -> Hash {
-    assert!(program.len() < 256 && period.len() < 256, "validated codes are short");
-    let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    assert!(
+        program.len() < 256 && period.len() < 256,
+        "validated codes are short"
+    );
+    let mut mac =
+        <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(DEDUP_DOMAIN);
     mac.update(&[program.len() as u8]);
     mac.update(program.as_bytes());
@@ -84,14 +88,32 @@ mod tests {
         let a = Nik::parse("3171234567890123").unwrap();
         let b = Nik::parse("3171234567890124").unwrap();
         let salt = [7u8; 32];
-        assert_ne!(beneficiary_commitment(&salt, &a), beneficiary_commitment(&salt, &b));
-        assert_ne!(beneficiary_commitment(&salt, &a), beneficiary_commitment(&[8u8; 32], &a));
+        assert_ne!(
+            beneficiary_commitment(&salt, &a),
+            beneficiary_commitment(&salt, &b)
+        );
+        assert_ne!(
+            beneficiary_commitment(&salt, &a),
+            beneficiary_commitment(&[8u8; 32], &a)
+        );
         let key = [1u8; 32];
-        assert_eq!(dedup_tag(&key, "PKH", "2026Q4", &a), dedup_tag(&key, "PKH", "2026Q4", &a));
-        assert_ne!(dedup_tag(&key, "PKH", "2026Q4", &a), dedup_tag(&key, "PKH", "2026Q3", &a));
-        assert_ne!(dedup_tag(&key, "PKH", "2026Q4", &a), dedup_tag(&[2u8; 32], "PKH", "2026Q4", &a));
+        assert_eq!(
+            dedup_tag(&key, "PKH", "2026Q4", &a),
+            dedup_tag(&key, "PKH", "2026Q4", &a)
+        );
+        assert_ne!(
+            dedup_tag(&key, "PKH", "2026Q4", &a),
+            dedup_tag(&key, "PKH", "2026Q3", &a)
+        );
+        assert_ne!(
+            dedup_tag(&key, "PKH", "2026Q4", &a),
+            dedup_tag(&[2u8; 32], "PKH", "2026Q4", &a)
+        );
         // Length prefixes keep (program, period) pairs apart.
-        assert_ne!(dedup_tag(&key, "PKH2", "026", &a), dedup_tag(&key, "PKH", "2026", &a));
+        assert_ne!(
+            dedup_tag(&key, "PKH2", "026", &a),
+            dedup_tag(&key, "PKH", "2026", &a)
+        );
         assert_ne!(claim_lock(&[0; 16]), claim_lock(&[1; 16]));
     }
 }

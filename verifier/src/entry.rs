@@ -70,10 +70,15 @@ mod hex_array {
     pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&data_encoding::HEXLOWER.encode(v))
     }
-    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[u8; N], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<[u8; N], D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        let v = data_encoding::HEXLOWER_PERMISSIVE.decode(s.as_bytes()).map_err(serde::de::Error::custom)?;
-        v.try_into().map_err(|_| serde::de::Error::custom(format!("expected {N} bytes of hex")))
+        let v = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)?;
+        v.try_into()
+            .map_err(|_| serde::de::Error::custom(format!("expected {N} bytes of hex")))
     }
 }
 
@@ -97,13 +102,17 @@ impl AllocationId {
     }
     /// Parses 32 hex digits.
     pub fn from_hex(s: &str) -> Option<AllocationId> {
-        let v = data_encoding::HEXLOWER_PERMISSIVE.decode(s.as_bytes()).ok()?;
+        let v = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(s.as_bytes())
+            .ok()?;
         Some(AllocationId(v.try_into().ok()?))
     }
 }
 
 /// An amount in whole rupiah.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Rupiah(pub u64);
 
@@ -147,7 +156,9 @@ impl ProgramCode {
     /// Validates a code.
     pub fn new(code: &str) -> Option<ProgramCode> {
         let ok = (2..=PROGRAM_CODE_BYTES_MAX).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
         ok.then(|| ProgramCode(code.to_owned()))
     }
     /// The code.
@@ -201,7 +212,10 @@ impl Period {
     }
     fn kind_of(s: &str) -> Option<PeriodKind> {
         let b = s.as_bytes();
-        let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        let digits = |r: std::ops::Range<usize>| {
+            b.get(r.clone())
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+        };
         if !digits(0..4) || b[0] != b'2' {
             return None;
         }
@@ -505,27 +519,40 @@ impl TxBody {
     fn decode(r: &mut Reader<'_>) -> Result<TxBody, DecodeError> {
         let invalid = |field, reason| DecodeError::Invalid { field, reason };
         let program = |r: &mut Reader<'_>| -> Result<ProgramCode, DecodeError> {
-            ProgramCode::new(r.str8("program", PROGRAM_CODE_BYTES_MAX)?).ok_or(invalid("program", "2-16 of A-Z, 0-9, _"))
+            ProgramCode::new(r.str8("program", PROGRAM_CODE_BYTES_MAX)?)
+                .ok_or(invalid("program", "2-16 of A-Z, 0-9, _"))
         };
         let region = |r: &mut Reader<'_>| -> Result<RegionCode, DecodeError> {
             RegionCode::new(r.u16("region")?).ok_or(invalid("region", "not a kabupaten/kota code"))
         };
         let amount = |r: &mut Reader<'_>, field| -> Result<Rupiah, DecodeError> {
             let a = r.u64(field)?;
-            if a == 0 { Err(invalid(field, "must be positive")) } else { Ok(Rupiah(a)) }
+            if a == 0 {
+                Err(invalid(field, "must be positive"))
+            } else {
+                Ok(Rupiah(a))
+            }
         };
         Ok(match r.u8("kind")? {
             1 => {
                 let code = program(r)?;
                 let name = r.str8("name", PROGRAM_NAME_BYTES_MAX)?;
                 if name.is_empty() || name.chars().any(char::is_control) || name.trim() != name {
-                    return Err(invalid("name", "must be non-empty printable text without outer spaces"));
+                    return Err(invalid(
+                        "name",
+                        "must be non-empty printable text without outer spaces",
+                    ));
                 }
                 let period_kind = match r.u8("period_kind")? {
                     1 => PeriodKind::Monthly,
                     2 => PeriodKind::Quarterly,
                     3 => PeriodKind::Yearly,
-                    tag => return Err(DecodeError::UnknownTag { field: "period kind", tag }),
+                    tag => {
+                        return Err(DecodeError::UnknownTag {
+                            field: "period kind",
+                            tag,
+                        });
+                    }
                 };
                 let amount = match r.u8("amount rule")? {
                     1 => AmountRule::Flat(amount(r, "amount")?),
@@ -536,14 +563,25 @@ impl TxBody {
                         }
                         AmountRule::Range { min, max }
                     }
-                    tag => return Err(DecodeError::UnknownTag { field: "amount rule", tag }),
+                    tag => {
+                        return Err(DecodeError::UnknownTag {
+                            field: "amount rule",
+                            tag,
+                        });
+                    }
                 };
-                TxBody::ProgramRegistered(ProgramRegistered { code, name: name.to_owned(), period_kind, amount })
+                TxBody::ProgramRegistered(ProgramRegistered {
+                    code,
+                    name: name.to_owned(),
+                    period_kind,
+                    amount,
+                })
             }
             2 => TxBody::Allocation(Allocation {
                 id: AllocationId(r.array("id")?),
                 program: program(r)?,
-                period: Period::new(r.str8("period", PERIOD_BYTES_MAX)?).ok_or(invalid("period", "YYYY-MM, YYYYQn or YYYY"))?,
+                period: Period::new(r.str8("period", PERIOD_BYTES_MAX)?)
+                    .ok_or(invalid("period", "YYYY-MM, YYYYQn or YYYY"))?,
                 region: region(r)?,
                 amount: amount(r, "amount")?,
                 payer: MemberId(r.u16("payer")?),
@@ -579,7 +617,10 @@ impl TxBody {
         if let TxBody::ProgramRegistered(p) = self
             && p.name.len() > PROGRAM_NAME_BYTES_MAX
         {
-            return Err(DecodeError::Oversize { field: "name", max: PROGRAM_NAME_BYTES_MAX });
+            return Err(DecodeError::Oversize {
+                field: "name",
+                max: PROGRAM_NAME_BYTES_MAX,
+            });
         }
         let mut w = Writer::with_capacity(256);
         self.encode(&mut w);
@@ -605,11 +646,20 @@ pub struct SignedTx {
 
 impl SignedTx {
     /// Signs `body` as `signer` for `network`. Fails only if `body` is invalid.
-    pub fn sign(network: &NetworkId, signer: MemberId, body: TxBody, key: &SigningKey) -> Result<SignedTx, DecodeError> {
+    pub fn sign(
+        network: &NetworkId,
+        signer: MemberId,
+        body: TxBody,
+        key: &SigningKey,
+    ) -> Result<SignedTx, DecodeError> {
         body.validate()?;
         let unsigned = Self::unsigned_bytes(signer, &body);
         let signature = key.sign(&Self::message(network, &unsigned)).to_bytes();
-        Ok(SignedTx { signer, body, signature })
+        Ok(SignedTx {
+            signer,
+            body,
+            signature,
+        })
     }
 
     fn unsigned_bytes(signer: MemberId, body: &TxBody) -> Vec<u8> {
@@ -636,7 +686,8 @@ impl SignedTx {
     /// Whether `key` signed this transaction for `network` (strict Ed25519: no malleable forms).
     pub fn verify(&self, network: &NetworkId, key: &VerifyingKey) -> bool {
         let sig = ed25519_dalek::Signature::from_bytes(&self.signature);
-        key.verify_strict(&self.signing_message(network), &sig).is_ok()
+        key.verify_strict(&self.signing_message(network), &sig)
+            .is_ok()
     }
 
     /// Canonical bytes: version ‖ signer ‖ body ‖ signature.
@@ -649,7 +700,10 @@ impl SignedTx {
     /// Decodes canonical bytes; anything else is refused.
     pub fn decode(bytes: &[u8]) -> Result<SignedTx, DecodeError> {
         if bytes.len() > TX_BYTES_MAX {
-            return Err(DecodeError::Oversize { field: "transaction", max: TX_BYTES_MAX });
+            return Err(DecodeError::Oversize {
+                field: "transaction",
+                max: TX_BYTES_MAX,
+            });
         }
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
@@ -660,7 +714,11 @@ impl SignedTx {
         let body = TxBody::decode(&mut r)?;
         let signature = r.array("signature")?;
         r.finish()?;
-        Ok(SignedTx { signer, body, signature })
+        Ok(SignedTx {
+            signer,
+            body,
+            signature,
+        })
     }
 
     /// SHA-256 of the canonical bytes: the transaction's name in the API and the dedup key.
@@ -702,7 +760,11 @@ impl Leaf {
         let height = r.u64("height")?;
         let block_time = r.u64("block_time")?;
         let tx = SignedTx::decode(r.rest())?;
-        Ok(Leaf { height, block_time, tx })
+        Ok(Leaf {
+            height,
+            block_time,
+            tx,
+        })
     }
 }
 
@@ -712,10 +774,25 @@ mod tests {
 
     #[test]
     fn periods() {
-        for (s, k) in [("2026-11", PeriodKind::Monthly), ("2026Q4", PeriodKind::Quarterly), ("2026", PeriodKind::Yearly)] {
+        for (s, k) in [
+            ("2026-11", PeriodKind::Monthly),
+            ("2026Q4", PeriodKind::Quarterly),
+            ("2026", PeriodKind::Yearly),
+        ] {
             assert_eq!(Period::new(s).unwrap().kind(), k);
         }
-        for bad in ["2026-13", "2026-00", "2026Q5", "2026Q0", "1999", "26-11", "2026-1", "2026 ", "", "२०२६"] {
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026Q5",
+            "2026Q0",
+            "1999",
+            "26-11",
+            "2026-1",
+            "2026 ",
+            "",
+            "२०२६",
+        ] {
             assert!(Period::new(bad).is_none(), "{bad}");
         }
     }

@@ -59,7 +59,9 @@ impl Hash {
 
     /// Parses 64 lowercase or uppercase hex digits.
     pub fn from_hex(s: &str) -> Option<Hash> {
-        let bytes = data_encoding::HEXLOWER_PERMISSIVE.decode(s.as_bytes()).ok()?;
+        let bytes = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(s.as_bytes())
+            .ok()?;
         Some(Hash(bytes.try_into().ok()?))
     }
 }
@@ -104,14 +106,36 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// The number of leaves in a tree (a checkpoint's size).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct TreeSize(pub u64);
 
 /// The zero-based position of a leaf in the log.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct LeafIndex(pub u64);
 
@@ -146,7 +170,10 @@ mod tests {
         let s = h.to_base64();
         assert_eq!(Hash::from_base64(&s), Some(h));
         assert_eq!(Hash::from_base64(s.trim_end_matches('=')), None);
-        assert_eq!(Hash::from_base64(&s.replace('+', "-")), if s.contains('+') { None } else { Some(h) });
+        assert_eq!(
+            Hash::from_base64(&s.replace('+', "-")),
+            if s.contains('+') { None } else { Some(h) }
+        );
         // Same bytes, non-zero padding bits: refused.
         let mut bad = s.clone().into_bytes();
         let last = bad[42];

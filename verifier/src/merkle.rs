@@ -56,7 +56,11 @@ pub trait SubtreeHashes {
 /// The RFC 6962 hash of leaves `start..end`, where `start` is a multiple of a power of two not
 /// smaller than `end - start` (true of every range a root or proof needs): the right fold of
 /// the perfect subtrees given by the binary digits of the length, largest first.
-pub fn range_hash<S: SubtreeHashes + ?Sized>(src: &S, start: u64, end: u64) -> Result<Hash, S::Error> {
+pub fn range_hash<S: SubtreeHashes + ?Sized>(
+    src: &S,
+    start: u64,
+    end: u64,
+) -> Result<Hash, S::Error> {
     assert!(start <= end, "range_hash: start {start} > end {end}");
     if start == end {
         return Ok(EMPTY_ROOT);
@@ -71,7 +75,9 @@ pub fn range_hash<S: SubtreeHashes + ?Sized>(src: &S, start: u64, end: u64) -> R
             at += 1u64 << height;
         }
     }
-    let mut acc = parts.pop().expect("a non-empty range has at least one part");
+    let mut acc = parts
+        .pop()
+        .expect("a non-empty range has at least one part");
     while let Some(left) = parts.pop() {
         acc = node_hash(&left, &acc);
     }
@@ -169,13 +175,19 @@ pub fn verify_inclusion(
     }
     let expected = inclusion_proof_len(index, size);
     if proof.len() != expected {
-        return Err(ProofError::WrongLength { got: proof.len(), expected });
+        return Err(ProofError::WrongLength {
+            got: proof.len(),
+            expected,
+        });
     }
     let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf;
     for p in proof {
         if snode == 0 {
-            return Err(ProofError::WrongLength { got: proof.len(), expected });
+            return Err(ProofError::WrongLength {
+                got: proof.len(),
+                expected,
+            });
         }
         if fnode & 1 == 1 || fnode == snode {
             r = node_hash(p, &r);
@@ -201,7 +213,8 @@ pub fn verify_inclusion(
 pub fn inclusion_proof_len(index: u64, size: u64) -> usize {
     debug_assert!(index < size);
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = (index >> inner).count_ones();
+    // `inner` is 64 for trees above 2^63 leaves: a shift by 64 yields 0, as in Go.
+    let border = index.checked_shr(inner).unwrap_or(0).count_ones();
     (inner + border) as usize
 }
 
@@ -219,20 +232,37 @@ pub fn verify_consistency(
     }
     if m == n {
         if !proof.is_empty() {
-            return Err(ProofError::WrongLength { got: proof.len(), expected: 0 });
+            return Err(ProofError::WrongLength {
+                got: proof.len(),
+                expected: 0,
+            });
         }
-        return if old_root == new_root { Ok(()) } else { Err(ProofError::RootMismatch) };
+        return if old_root == new_root {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
     }
     if m == 0 {
         // Every tree extends the empty one.
         if !proof.is_empty() {
-            return Err(ProofError::WrongLength { got: proof.len(), expected: 0 });
+            return Err(ProofError::WrongLength {
+                got: proof.len(),
+                expected: 0,
+            });
         }
-        return if *old_root == EMPTY_ROOT { Ok(()) } else { Err(ProofError::RootMismatch) };
+        return if *old_root == EMPTY_ROOT {
+            Ok(())
+        } else {
+            Err(ProofError::RootMismatch)
+        };
     }
     let expected = consistency_proof_len(m, n);
     if proof.len() != expected {
-        return Err(ProofError::WrongLength { got: proof.len(), expected });
+        return Err(ProofError::WrongLength {
+            got: proof.len(),
+            expected,
+        });
     }
     let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
     if m.is_power_of_two() {
@@ -277,7 +307,7 @@ pub fn verify_consistency(
 pub fn consistency_proof_len(m: u64, n: u64) -> usize {
     debug_assert!(0 < m && m < n);
     let inner = 64 - ((m - 1) ^ (n - 1)).leading_zeros();
-    let border = ((m - 1) >> inner).count_ones();
+    let border = (m - 1).checked_shr(inner).unwrap_or(0).count_ones();
     let shift = m.trailing_zeros();
     let start = if m.is_power_of_two() { 0 } else { 1 };
     (start + inner - shift + border) as usize
@@ -313,12 +343,16 @@ mod tests {
             let l = leaves(n);
             let root = root(&l[..], TreeSize(n)).unwrap();
             for i in 0..n {
-                let p = inclusion_proof(&l[..], LeafIndex(i), TreeSize(n)).unwrap().unwrap();
+                let p = inclusion_proof(&l[..], LeafIndex(i), TreeSize(n))
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(p.len(), inclusion_proof_len(i, n));
                 verify_inclusion(&l[i as usize], LeafIndex(i), TreeSize(n), &p, &root).unwrap();
             }
             for m in 1..n {
-                let p = consistency_proof(&l[..], TreeSize(m), TreeSize(n)).unwrap().unwrap();
+                let p = consistency_proof(&l[..], TreeSize(m), TreeSize(n))
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(p.len(), consistency_proof_len(m, n), "m={m} n={n}");
                 let old = super::root(&l[..], TreeSize(m)).unwrap();
                 verify_consistency(TreeSize(m), TreeSize(n), &old, &root, &p).unwrap();

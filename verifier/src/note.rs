@@ -60,7 +60,10 @@ pub fn key_id(name: &str, sig_type: u8, public_key: &[u8]) -> u32 {
 
 /// A key name: non-empty, no Unicode space, no `+`.
 pub fn is_key_name_valid(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control())
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
 }
 
 /// What a verifier key checks.
@@ -96,31 +99,50 @@ impl VerifierKey {
     pub fn new(name: &str, kind: KeyKind, key: VerifyingKey) -> VerifierKey {
         assert!(is_key_name_valid(name), "invalid note key name {name:?}");
         let key_id = key_id(name, kind.type_byte(), key.as_bytes());
-        VerifierKey { name: name.to_owned(), key_id, kind, key }
+        VerifierKey {
+            name: name.to_owned(),
+            key_id,
+            kind,
+            key,
+        }
     }
 
     /// Parses `name+hex8+base64(type || key)`; the key ID must match the name and key.
     pub fn parse(s: &str) -> Result<VerifierKey, NoteError> {
         let s = s.trim_end_matches(['\n', '\r']);
         let mut parts = s.splitn(3, '+');
-        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(NoteError::BadKey("expected name+keyid+key"));
         };
         if !is_key_name_valid(name) {
             return Err(NoteError::BadKey("invalid key name"));
         }
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if id_hex.len() != 8
+            || !id_hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(NoteError::BadKey("key ID must be 8 lowercase hex digits"));
         }
         let id = u32::from_str_radix(id_hex, 16).map_err(|_| NoteError::BadKey("bad key ID"))?;
-        let raw = STANDARD.decode(key_b64).map_err(|_| NoteError::BadKey("key is not standard base64"))?;
+        let raw = STANDARD
+            .decode(key_b64)
+            .map_err(|_| NoteError::BadKey("key is not standard base64"))?;
         let (kind, key_bytes) = match raw.split_first() {
             Some((&SIG_TYPE_ED25519, rest)) => (KeyKind::Ed25519, rest),
             Some((&SIG_TYPE_COSIGNATURE, rest)) => (KeyKind::Cosignature, rest),
-            _ => return Err(NoteError::BadKey("unsupported signature type (only 0x01 and 0x04)")),
+            _ => {
+                return Err(NoteError::BadKey(
+                    "unsupported signature type (only 0x01 and 0x04)",
+                ));
+            }
         };
-        let key_bytes: [u8; 32] = key_bytes.try_into().map_err(|_| NoteError::BadKey("Ed25519 key must be 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| NoteError::BadKey("not an Ed25519 point"))?;
+        let key_bytes: [u8; 32] = key_bytes
+            .try_into()
+            .map_err(|_| NoteError::BadKey("Ed25519 key must be 32 bytes"))?;
+        let key = VerifyingKey::from_bytes(&key_bytes)
+            .map_err(|_| NoteError::BadKey("not an Ed25519 point"))?;
         let vkey = VerifierKey::new(name, kind, key);
         if vkey.key_id != id {
             return Err(NoteError::BadKey("key ID does not match the name and key"));
@@ -152,7 +174,10 @@ impl VerifierKey {
             KeyKind::Ed25519 => {
                 let sig: [u8; 64] = sig.try_into().ok()?;
                 let sig = ed25519_dalek::Signature::from_bytes(&sig);
-                self.key.verify_strict(text.as_bytes(), &sig).ok().map(|_| None)
+                self.key
+                    .verify_strict(text.as_bytes(), &sig)
+                    .ok()
+                    .map(|_| None)
             }
             KeyKind::Cosignature => {
                 if sig.len() != 72 {
@@ -164,7 +189,10 @@ impl VerifierKey {
                 }
                 let sig = ed25519_dalek::Signature::from_bytes(&sig[8..].try_into().ok()?);
                 let msg = cosignature_message(ts, text);
-                self.key.verify_strict(msg.as_bytes(), &sig).ok().map(|_| Some(ts))
+                self.key
+                    .verify_strict(msg.as_bytes(), &sig)
+                    .ok()
+                    .map(|_| Some(ts))
             }
         }
     }
@@ -175,7 +203,13 @@ impl std::fmt::Display for VerifierKey {
         let mut raw = Vec::with_capacity(33);
         raw.push(self.kind.type_byte());
         raw.extend_from_slice(self.key.as_bytes());
-        write!(f, "{}+{:08x}+{}", self.name, self.key_id, STANDARD.encode(raw))
+        write!(
+            f,
+            "{}+{:08x}+{}",
+            self.name,
+            self.key_id,
+            STANDARD.encode(raw)
+        )
     }
 }
 
@@ -198,17 +232,28 @@ impl NoteSignature {
     /// Signs `text` with an Ed25519 key under `name` (type `0x01`).
     pub fn sign(name: &str, key: &SigningKey, text: &str) -> NoteSignature {
         let vkey = VerifierKey::new(name, KeyKind::Ed25519, key.verifying_key());
-        NoteSignature { name: name.into(), key_id: vkey.key_id, signature: key.sign(text.as_bytes()).to_bytes().to_vec() }
+        NoteSignature {
+            name: name.into(),
+            key_id: vkey.key_id,
+            signature: key.sign(text.as_bytes()).to_bytes().to_vec(),
+        }
     }
 
     /// A tlog-cosignature/v1 over `text` at `timestamp` (POSIX seconds, ≤ 2^63−1).
     pub fn cosign(name: &str, key: &SigningKey, timestamp: u64, text: &str) -> NoteSignature {
-        assert!(timestamp <= COSIGNATURE_TIME_MAX, "cosignature timestamp out of range");
+        assert!(
+            timestamp <= COSIGNATURE_TIME_MAX,
+            "cosignature timestamp out of range"
+        );
         let vkey = VerifierKey::new(name, KeyKind::Cosignature, key.verifying_key());
         let sig = key.sign(cosignature_message(timestamp, text).as_bytes());
         let mut bytes = timestamp.to_be_bytes().to_vec();
         bytes.extend_from_slice(&sig.to_bytes());
-        NoteSignature { name: name.into(), key_id: vkey.key_id, signature: bytes }
+        NoteSignature {
+            name: name.into(),
+            key_id: vkey.key_id,
+            signature: bytes,
+        }
     }
 
     /// The signature line, `— name base64(keyID || sig)\n`.
@@ -219,17 +264,29 @@ impl NoteSignature {
     }
 
     fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
-        let rest = line.strip_prefix(EM_DASH_PREFIX).ok_or(NoteError::Malformed("signature line must start with an em dash and a space"))?;
-        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed("signature line needs a name and a signature"))?;
+        let rest = line
+            .strip_prefix(EM_DASH_PREFIX)
+            .ok_or(NoteError::Malformed(
+                "signature line must start with an em dash and a space",
+            ))?;
+        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed(
+            "signature line needs a name and a signature",
+        ))?;
         if !is_key_name_valid(name) {
             return Err(NoteError::Malformed("invalid key name in a signature line"));
         }
-        let raw = STANDARD.decode(b64).map_err(|_| NoteError::Malformed("signature is not standard base64"))?;
+        let raw = STANDARD
+            .decode(b64)
+            .map_err(|_| NoteError::Malformed("signature is not standard base64"))?;
         if raw.len() < 5 {
             return Err(NoteError::Malformed("signature too short"));
         }
         let key_id = u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]]);
-        Ok(NoteSignature { name: name.into(), key_id, signature: raw[4..].to_vec() })
+        Ok(NoteSignature {
+            name: name.into(),
+            key_id,
+            signature: raw[4..].to_vec(),
+        })
     }
 }
 
@@ -245,7 +302,9 @@ fn check_text(text: &str) -> Result<(), NoteError> {
         return Err(NoteError::Malformed("note text must end with a newline"));
     }
     if text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(NoteError::Malformed("control characters other than newline are not allowed"));
+        return Err(NoteError::Malformed(
+            "control characters other than newline are not allowed",
+        ));
     }
     Ok(())
 }
@@ -254,7 +313,10 @@ impl Note {
     /// A note with `text` (must end in `\n`, no control characters but `\n`) and no signatures.
     pub fn new(text: &str) -> Result<Note, NoteError> {
         check_text(text)?;
-        Ok(Note { text: text.to_owned(), signatures: Vec::new() })
+        Ok(Note {
+            text: text.to_owned(),
+            signatures: Vec::new(),
+        })
     }
 
     /// Parses a signed note. Only the grammar is checked here; see [`Policy::verify`].
@@ -264,7 +326,9 @@ impl Note {
         }
         let s = std::str::from_utf8(bytes).map_err(|_| NoteError::Malformed("not UTF-8"))?;
         check_text(s)?;
-        let split = s.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before the signatures"))?;
+        let split = s
+            .rfind("\n\n")
+            .ok_or(NoteError::Malformed("no blank line before the signatures"))?;
         let (text, sigs) = (&s[..split + 1], &s[split + 2..]);
         let mut signatures = Vec::new();
         for line in sigs.split_terminator('\n') {
@@ -274,9 +338,14 @@ impl Note {
             signatures.push(NoteSignature::parse_line(line)?);
         }
         if signatures.is_empty() {
-            return Err(NoteError::Malformed("a signed note needs at least one signature"));
+            return Err(NoteError::Malformed(
+                "a signed note needs at least one signature",
+            ));
         }
-        Ok(Note { text: text.to_owned(), signatures })
+        Ok(Note {
+            text: text.to_owned(),
+            signatures,
+        })
     }
 
     /// The note text, including its final newline.
@@ -291,7 +360,11 @@ impl Note {
 
     /// Adds a signature, replacing one with the same (name, key ID).
     pub fn add_signature(&mut self, sig: NoteSignature) {
-        if let Some(old) = self.signatures.iter_mut().find(|s| s.name == sig.name && s.key_id == sig.key_id) {
+        if let Some(old) = self
+            .signatures
+            .iter_mut()
+            .find(|s| s.name == sig.name && s.key_id == sig.key_id)
+        {
             *old = sig;
         } else {
             self.signatures.push(sig);
@@ -329,11 +402,18 @@ impl Policy {
     /// `quorum` of `keys` must sign. A quorum of 0 or above the number of keys is refused.
     pub fn new(keys: Vec<VerifierKey>, quorum: usize) -> Result<Policy, NoteError> {
         if quorum == 0 || quorum > keys.len() {
-            return Err(NoteError::BadKey("the quorum must be between 1 and the number of keys"));
+            return Err(NoteError::BadKey(
+                "the quorum must be between 1 and the number of keys",
+            ));
         }
         for (i, k) in keys.iter().enumerate() {
-            if keys[..i].iter().any(|o| o.name == k.name && o.key_id == k.key_id) {
-                return Err(NoteError::BadKey("two trusted keys share a name and key ID"));
+            if keys[..i]
+                .iter()
+                .any(|o| o.name == k.name && o.key_id == k.key_id)
+            {
+                return Err(NoteError::BadKey(
+                    "two trusted keys share a name and key ID",
+                ));
             }
         }
         Ok(Policy { keys, quorum })
@@ -357,13 +437,25 @@ impl Policy {
 
     /// Applies the signed-note rules and the quorum to a parsed note.
     pub fn verify(&self, note: &Note) -> Result<Verified, NoteError> {
-        let mut verified = Verified { signers: Vec::new(), cosigned_at: Vec::new() };
+        let mut verified = Verified {
+            signers: Vec::new(),
+            cosigned_at: Vec::new(),
+        };
         for sig in &note.signatures {
-            let Some(key) = self.keys.iter().find(|k| k.name == sig.name && k.key_id == sig.key_id) else {
+            let Some(key) = self
+                .keys
+                .iter()
+                .find(|k| k.name == sig.name && k.key_id == sig.key_id)
+            else {
                 continue; // unknown keys are ignored
             };
             match key.verify(&note.text, &sig.signature) {
-                None => return Err(NoteError::InvalidSignature { name: sig.name.clone(), key_id: sig.key_id }),
+                None => {
+                    return Err(NoteError::InvalidSignature {
+                        name: sig.name.clone(),
+                        key_id: sig.key_id,
+                    });
+                }
                 Some(ts) => {
                     if verified.signers.contains(&sig.name) {
                         continue;
@@ -376,7 +468,10 @@ impl Policy {
             }
         }
         if verified.signers.len() < self.quorum {
-            return Err(NoteError::TooFewSignatures { verified: verified.signers.len(), quorum: self.quorum });
+            return Err(NoteError::TooFewSignatures {
+                verified: verified.signers.len(),
+                quorum: self.quorum,
+            });
         }
         Ok(verified)
     }
@@ -404,25 +499,48 @@ mod tests {
         assert_eq!(policy.verify(&note).unwrap().signers, ["example.com/foo"]);
         // One changed byte of text: the known key fails and the note is rejected.
         let tampered = SPEC_NOTE.replace("example message", "example massage");
-        let err = policy.verify(&Note::parse(tampered.as_bytes()).unwrap()).unwrap_err();
+        let err = policy
+            .verify(&Note::parse(tampered.as_bytes()).unwrap())
+            .unwrap_err();
         assert!(matches!(err, NoteError::InvalidSignature { .. }));
     }
 
     #[test]
     fn the_go_package_vkey_parses() {
-        let v = VerifierKey::parse("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").unwrap();
+        let v = VerifierKey::parse(
+            "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
+        )
+        .unwrap();
         assert_eq!(v.key_id(), 0xc74f20a3);
-        assert!(VerifierKey::parse("PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").is_err());
-        assert!(VerifierKey::parse("PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").is_err());
-        assert!(VerifierKey::parse("Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").is_err());
+        assert!(
+            VerifierKey::parse(
+                "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+            )
+            .is_err()
+        );
+        assert!(
+            VerifierKey::parse(
+                "PeterNeumann+C74F20A3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+            )
+            .is_err()
+        );
+        assert!(
+            VerifierKey::parse(
+                "Peter Neumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn quorum_counts_distinct_trusted_keys() {
         let keys: Vec<SigningKey> = (1..=4).map(key).collect();
         let names = ["a.example", "b.example", "c.example", "d.example"];
-        let vkeys: Vec<VerifierKey> =
-            keys.iter().zip(names).map(|(k, n)| VerifierKey::new(n, KeyKind::Ed25519, k.verifying_key())).collect();
+        let vkeys: Vec<VerifierKey> = keys
+            .iter()
+            .zip(names)
+            .map(|(k, n)| VerifierKey::new(n, KeyKind::Ed25519, k.verifying_key()))
+            .collect();
         let text = "log.example\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
         let mut note = Note::new(text).unwrap();
         for (k, n) in keys.iter().zip(names).take(3) {
@@ -431,15 +549,32 @@ mod tests {
         // An unknown key is ignored, a duplicate line counts once.
         note.add_signature(NoteSignature::sign("stranger.example", &key(9), text));
         let note = Note::parse(&note.to_bytes()).unwrap();
-        assert_eq!(Policy::new(vkeys.clone(), 3).unwrap().verify(&note).unwrap().signers.len(), 3);
         assert_eq!(
-            Policy::new(vkeys.clone(), 4).unwrap().verify(&note).unwrap_err(),
-            NoteError::TooFewSignatures { verified: 3, quorum: 4 }
+            Policy::new(vkeys.clone(), 3)
+                .unwrap()
+                .verify(&note)
+                .unwrap()
+                .signers
+                .len(),
+            3
+        );
+        assert_eq!(
+            Policy::new(vkeys.clone(), 4)
+                .unwrap()
+                .verify(&note)
+                .unwrap_err(),
+            NoteError::TooFewSignatures {
+                verified: 3,
+                quorum: 4
+            }
         );
         // A listed key with a bad signature rejects the note even when the quorum is met.
         let mut bad = note.clone();
         bad.signatures[0].signature[0] ^= 1;
-        assert!(matches!(Policy::new(vkeys, 2).unwrap().verify(&bad), Err(NoteError::InvalidSignature { .. })));
+        assert!(matches!(
+            Policy::new(vkeys, 2).unwrap().verify(&bad),
+            Err(NoteError::InvalidSignature { .. })
+        ));
     }
 
     #[test]
@@ -449,16 +584,30 @@ mod tests {
         let text = "log.example\n5\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n";
         let mut note = Note::new(text).unwrap();
         note.add_signature(NoteSignature::sign("log.example", &log, text));
-        note.add_signature(NoteSignature::cosign("witness.example", &witness, 1_679_315_147, text));
+        note.add_signature(NoteSignature::cosign(
+            "witness.example",
+            &witness,
+            1_679_315_147,
+            text,
+        ));
         let line = note.signatures()[1].to_line();
         assert_eq!(line.len(), "\u{2014} witness.example ".len() + 104 + 1);
         let policy = Policy::all(vec![
             VerifierKey::new("log.example", KeyKind::Ed25519, log.verifying_key()),
-            VerifierKey::new("witness.example", KeyKind::Cosignature, witness.verifying_key()),
+            VerifierKey::new(
+                "witness.example",
+                KeyKind::Cosignature,
+                witness.verifying_key(),
+            ),
         ])
         .unwrap();
-        let v = policy.verify(&Note::parse(&note.to_bytes()).unwrap()).unwrap();
-        assert_eq!(v.cosigned_at, [("witness.example".to_string(), 1_679_315_147)]);
+        let v = policy
+            .verify(&Note::parse(&note.to_bytes()).unwrap())
+            .unwrap();
+        assert_eq!(
+            v.cosigned_at,
+            [("witness.example".to_string(), 1_679_315_147)]
+        );
         // The same key as a plain Ed25519 key has another key ID: the cosignature is unknown.
         let plain = VerifierKey::new("witness.example", KeyKind::Ed25519, witness.verifying_key());
         assert_ne!(plain.key_id(), policy.keys()[1].key_id());

@@ -5,8 +5,9 @@
 //! leaf index (5 bytes, big-endian) ‖ allocation id (16) ‖ salt (32) ‖ claim secret (16), then a
 //! 4-byte check `SHA-256("bansos-ledger/receipt/v1\0" ‖ payload)[..4]`. The 78 bytes are written
 //! in Crockford base32 (125 characters, the unused low bits zero) followed by one Luhn mod 32
-//! character, which catches every single mistyped character and every swap of two adjacent
-//! different characters; the hash check catches the rest with probability 1 − 2⁻³². The text is
+//! character, which catches every single mistyped character and almost every swap of two adjacent
+//! characters (not `0`↔`Z`, like Luhn's `09`↔`90`); the 4 check bytes catch those and any other
+//! error with probability 1 − 2⁻³². The text is
 //! shown in 21 groups of 6 separated by `-`. Only `0-9`, `A-Z` and `-` occur, so a QR code holds
 //! it in alphanumeric mode. Parsing ignores case, spaces and dashes and reads `O` as `0`, `I` and
 //! `L` as `1`, the letters Crockford base32 leaves out for that reason.
@@ -70,7 +71,10 @@ pub struct Receipt {
 impl std::fmt::Debug for Receipt {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Receipt")
-            .field("network_tag", &data_encoding::HEXLOWER.encode(&self.network_tag))
+            .field(
+                "network_tag",
+                &data_encoding::HEXLOWER.encode(&self.network_tag),
+            )
             .field("leaf_index", &self.leaf_index.0)
             .field("allocation", &self.allocation.to_hex())
             .field("salt", &"<redacted>")
@@ -99,7 +103,10 @@ impl Receipt {
     /// Panics if the leaf index exceeds [`RECEIPT_LEAF_INDEX_MAX`] (10^12 entries: a bug, not
     /// an input).
     fn payload(&self) -> [u8; RECEIPT_PAYLOAD_BYTES + 4] {
-        assert!(self.leaf_index.0 <= RECEIPT_LEAF_INDEX_MAX, "leaf index too large for a receipt");
+        assert!(
+            self.leaf_index.0 <= RECEIPT_LEAF_INDEX_MAX,
+            "leaf index too large for a receipt"
+        );
         let mut b = [0u8; RECEIPT_PAYLOAD_BYTES + 4];
         b[0] = RECEIPT_VERSION;
         b[1..5].copy_from_slice(&self.network_tag);
@@ -130,20 +137,29 @@ impl Receipt {
         }
         symbols.push(luhn32(&symbols));
         debug_assert_eq!(symbols.len(), RECEIPT_CHARS);
-        symbols.iter().map(|&s| ALPHABET[s as usize] as char).collect()
+        symbols
+            .iter()
+            .map(|&s| ALPHABET[s as usize] as char)
+            .collect()
     }
 
     /// The code as printed: groups of 6 separated by `-`.
     pub fn to_text(&self) -> String {
         let compact = self.to_compact();
-        let groups: Vec<&str> = compact.as_bytes().chunks(GROUP_CHARS).map(|c| std::str::from_utf8(c).expect("ASCII")).collect();
+        let groups: Vec<&str> = compact
+            .as_bytes()
+            .chunks(GROUP_CHARS)
+            .map(|c| std::str::from_utf8(c).expect("ASCII"))
+            .collect();
         groups.join("-")
     }
 
     /// Parses a typed or scanned code.
     pub fn parse(text: &str) -> Result<Receipt, ReceiptError> {
         if text.len() > RECEIPT_TEXT_BYTES_MAX {
-            return Err(ReceiptError::WrongLength(text.chars().filter(|c| !matches!(c, '-' | ' ')).count()));
+            return Err(ReceiptError::WrongLength(
+                text.chars().filter(|c| !matches!(c, '-' | ' ')).count(),
+            ));
         }
         let mut symbols = Vec::with_capacity(RECEIPT_CHARS);
         for c in text.chars() {
@@ -156,7 +172,10 @@ impl Receipt {
                 u => u,
             };
             let Some(v) = ALPHABET.iter().position(|&a| a as char == up) else {
-                return Err(ReceiptError::BadCharacter { position: symbols.len() + 1, character: c });
+                return Err(ReceiptError::BadCharacter {
+                    position: symbols.len() + 1,
+                    character: c,
+                });
             };
             symbols.push(v as u8);
         }
@@ -220,7 +239,10 @@ mod tests {
         let text = r.to_text();
         assert_eq!(text.len(), RECEIPT_CHARS + RECEIPT_CHARS / GROUP_CHARS - 1);
         assert_eq!(Receipt::parse(&text).unwrap(), r);
-        assert_eq!(Receipt::parse(&text.to_lowercase().replace('-', " ")).unwrap(), r);
+        assert_eq!(
+            Receipt::parse(&text.to_lowercase().replace('-', " ")).unwrap(),
+            r
+        );
         assert!(!format!("{r:?}").contains("2222"));
     }
 
@@ -249,14 +271,23 @@ mod tests {
             }
             let mut swapped = compact.clone();
             swapped.swap(pos, pos + 1);
-            assert!(Receipt::parse(std::str::from_utf8(&swapped).unwrap()).is_err(), "missed a swap at {pos}");
+            assert!(
+                Receipt::parse(std::str::from_utf8(&swapped).unwrap()).is_err(),
+                "missed a swap at {pos}"
+            );
         }
     }
 
     #[test]
     fn wrong_lengths_and_characters() {
         let compact = sample().to_compact();
-        assert_eq!(Receipt::parse(&compact[1..]), Err(ReceiptError::WrongLength(125)));
-        assert!(matches!(Receipt::parse(&format!("U{}", &compact[1..])), Err(ReceiptError::BadCharacter { position: 1, .. })));
+        assert_eq!(
+            Receipt::parse(&compact[1..]),
+            Err(ReceiptError::WrongLength(125))
+        );
+        assert!(matches!(
+            Receipt::parse(&format!("U{}", &compact[1..])),
+            Err(ReceiptError::BadCharacter { position: 1, .. })
+        ));
     }
 }

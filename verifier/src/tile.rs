@@ -83,13 +83,21 @@ impl TileRef {
     /// A hash tile.
     pub fn hash(level: u8, index: u64, width: u16) -> TileRef {
         assert!(level <= TILE_LEVEL_MAX && (1..=256).contains(&width));
-        TileRef { kind: TileKind::Hash(level), index, width }
+        TileRef {
+            kind: TileKind::Hash(level),
+            index,
+            width,
+        }
     }
 
     /// An entry bundle.
     pub fn entries(index: u64, width: u16) -> TileRef {
         assert!((1..=256).contains(&width));
-        TileRef { kind: TileKind::Entries, index, width }
+        TileRef {
+            kind: TileKind::Entries,
+            index,
+            width,
+        }
     }
 
     /// Whether this is a full tile (no `.p/W` suffix).
@@ -99,7 +107,10 @@ impl TileRef {
 
     /// The same tile at full width.
     pub fn full(&self) -> TileRef {
-        TileRef { width: 256, ..*self }
+        TileRef {
+            width: 256,
+            ..*self
+        }
     }
 
     /// The C2SP path, without a leading slash: `tile/0/x001/234.p/17`, `tile/entries/000`.
@@ -127,16 +138,24 @@ impl TileRef {
             return Err(TileError::BadPath("too long"));
         }
         let path = path.strip_prefix('/').unwrap_or(path);
-        let rest = path.strip_prefix("tile/").ok_or(TileError::BadPath("must start with tile/"))?;
-        let (level, rest) = rest.split_once('/').ok_or(TileError::BadPath("missing index"))?;
+        let rest = path
+            .strip_prefix("tile/")
+            .ok_or(TileError::BadPath("must start with tile/"))?;
+        let (level, rest) = rest
+            .split_once('/')
+            .ok_or(TileError::BadPath("missing index"))?;
         let kind = if level == "entries" {
             TileKind::Entries
         } else {
-            TileKind::Hash(parse_small_decimal(level, 0, TILE_LEVEL_MAX as u64).ok_or(TileError::BadPath("bad level"))? as u8)
+            TileKind::Hash(
+                parse_small_decimal(level, 0, TILE_LEVEL_MAX as u64)
+                    .ok_or(TileError::BadPath("bad level"))? as u8,
+            )
         };
         let (index_part, width) = match rest.split_once(".p/") {
             Some((idx, w)) => {
-                let w = parse_small_decimal(w, 1, 255).ok_or(TileError::BadPath("bad partial width"))?;
+                let w = parse_small_decimal(w, 1, 255)
+                    .ok_or(TileError::BadPath("bad partial width"))?;
                 (idx, w as u16)
             }
             None => (rest, 256),
@@ -148,7 +167,10 @@ impl TileRef {
     /// The level-`level` hash tile whose hashes these entries hash to (entry bundles ↔ level 0).
     pub fn as_hash_tile(&self) -> TileRef {
         match self.kind {
-            TileKind::Entries => TileRef { kind: TileKind::Hash(0), ..*self },
+            TileKind::Entries => TileRef {
+                kind: TileKind::Hash(0),
+                ..*self
+            },
             TileKind::Hash(_) => *self,
         }
     }
@@ -161,7 +183,11 @@ impl std::fmt::Display for TileRef {
 }
 
 fn parse_small_decimal(s: &str, min: u64, max: u64) -> Option<u64> {
-    if s.is_empty() || s.len() > 3 || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0')) {
+    if s.is_empty()
+        || s.len() > 3
+        || !s.bytes().all(|b| b.is_ascii_digit())
+        || (s.len() > 1 && s.starts_with('0'))
+    {
         return None;
     }
     let v: u64 = s.parse().ok()?;
@@ -195,11 +221,17 @@ fn decode_index(s: &str) -> Option<u64> {
     }
     let mut n: u64 = 0;
     for (i, part) in parts.iter().enumerate() {
-        let digits = if i + 1 < parts.len() { part.strip_prefix('x')? } else { part };
+        let digits = if i + 1 < parts.len() {
+            part.strip_prefix('x')?
+        } else {
+            part
+        };
         if digits.len() != 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        n = n.checked_mul(1000)?.checked_add(digits.parse::<u64>().ok()?)?;
+        n = n
+            .checked_mul(1000)?
+            .checked_add(digits.parse::<u64>().ok()?)?;
     }
     // Canonical: no leading all-zero groups.
     (encode_index(n) == s).then_some(n)
@@ -234,9 +266,17 @@ pub fn tile_at_size(kind: TileKind, index: u64, size: TreeSize) -> Option<TileRe
     };
     let (full, partial) = tiles_at_level(size, level);
     if index < full {
-        Some(TileRef { kind, index, width: 256 })
+        Some(TileRef {
+            kind,
+            index,
+            width: 256,
+        })
     } else if index == full && partial > 0 {
-        Some(TileRef { kind, index, width: partial })
+        Some(TileRef {
+            kind,
+            index,
+            width: partial,
+        })
     } else {
         None
     }
@@ -256,15 +296,26 @@ pub fn edge_tiles(size: TreeSize) -> Vec<TileRef> {
 pub fn parse_hash_tile(tile: &TileRef, bytes: &[u8]) -> Result<Vec<Hash>, TileError> {
     let expected = tile.width as usize * HASH_BYTES;
     if bytes.len() != expected {
-        return Err(TileError::BadTileLength { path: tile.path(), got: bytes.len(), expected });
+        return Err(TileError::BadTileLength {
+            path: tile.path(),
+            got: bytes.len(),
+            expected,
+        });
     }
-    Ok(bytes.chunks_exact(HASH_BYTES).map(|c| Hash(c.try_into().expect("32-byte chunk"))).collect())
+    Ok(bytes
+        .chunks_exact(HASH_BYTES)
+        .map(|c| Hash(c.try_into().expect("32-byte chunk")))
+        .collect())
 }
 
 /// The hash of the perfect subtree formed by a full tile's 256 hashes: the entry for this tile
 /// in the tile one level up.
 pub fn full_tile_root(hashes: &[Hash]) -> Hash {
-    assert_eq!(hashes.len(), TILE_WIDTH as usize, "only full tiles hash upward");
+    assert_eq!(
+        hashes.len(),
+        TILE_WIDTH as usize,
+        "only full tiles hash upward"
+    );
     subtree_of(hashes)
 }
 
@@ -291,7 +342,10 @@ pub fn push_bundle_entry(bundle: &mut Vec<u8>, entry: &[u8]) -> Result<(), TileE
 
 /// Splits an entry bundle into exactly `tile.width` entries; nothing may follow the last one.
 pub fn parse_bundle<'a>(tile: &TileRef, bytes: &'a [u8]) -> Result<Vec<&'a [u8]>, TileError> {
-    let bad = |reason| TileError::BadBundle { path: tile.path(), reason };
+    let bad = |reason| TileError::BadBundle {
+        path: tile.path(),
+        reason,
+    };
     let mut entries = Vec::with_capacity(tile.width as usize);
     let mut rest = bytes;
     while !rest.is_empty() {
@@ -342,7 +396,11 @@ pub struct VerifiedTiles {
 impl VerifiedTiles {
     /// Starts from a checkpoint's size and root; [`edge_tiles`] must be added first.
     pub fn new(size: TreeSize, root: Hash) -> VerifiedTiles {
-        VerifiedTiles { size, root, tiles: BTreeMap::new() }
+        VerifiedTiles {
+            size,
+            root,
+            tiles: BTreeMap::new(),
+        }
     }
 
     /// The tree size these tiles are checked against.
@@ -358,15 +416,25 @@ impl VerifiedTiles {
             let Some((_, bytes)) = edge.iter().find(|(t, _)| t == want) else {
                 return Err(TileError::Missing(want.path()));
             };
-            let TileKind::Hash(level) = want.kind else { unreachable!("edge tiles are hash tiles") };
+            let TileKind::Hash(level) = want.kind else {
+                unreachable!("edge tiles are hash tiles")
+            };
             candidate.insert((level, want.index), parse_hash_tile(want, bytes)?);
         }
-        let view = VerifiedTiles { size: self.size, root: self.root, tiles: candidate };
+        let view = VerifiedTiles {
+            size: self.size,
+            root: self.root,
+            tiles: candidate,
+        };
         let root = merkle::root(&view, self.size)?;
         if root != self.root {
             // The root cannot tell which edge tile (or the checkpoint itself) is wrong: name all.
             let paths: Vec<String> = wanted.iter().map(|t| t.path()).collect();
-            let what = if paths.is_empty() { "the empty tree".to_string() } else { format!("the edge tiles {}", paths.join(", ")) };
+            let what = if paths.is_empty() {
+                "the empty tree".to_string()
+            } else {
+                format!("the edge tiles {}", paths.join(", "))
+            };
             return Err(TileError::RootMismatch(what));
         }
         self.tiles = view.tiles;
@@ -375,11 +443,17 @@ impl VerifiedTiles {
 
     /// The tile one level up that commits to this full hash tile.
     pub fn parent(&self, tile: &TileRef) -> Option<TileRef> {
-        let TileKind::Hash(level) = tile.kind else { return Some(tile.as_hash_tile()) };
+        let TileKind::Hash(level) = tile.kind else {
+            return Some(tile.as_hash_tile());
+        };
         if !tile.is_full() {
             return None;
         }
-        tile_at_size(TileKind::Hash(level + 1), tile.index / TILE_WIDTH, self.size)
+        tile_at_size(
+            TileKind::Hash(level + 1),
+            tile.index / TILE_WIDTH,
+            self.size,
+        )
     }
 
     /// Whether a tile's hashes are already checked.
@@ -390,15 +464,23 @@ impl VerifiedTiles {
     /// Checks a full hash tile against its parent, which must already be checked.
     pub fn add_full(&mut self, tile: &TileRef, bytes: &[u8]) -> Result<(), TileError> {
         let TileKind::Hash(level) = tile.kind else {
-            return Err(TileError::BadPath("entry bundles are checked with check_bundle"));
+            return Err(TileError::BadPath(
+                "entry bundles are checked with check_bundle",
+            ));
         };
         if !tile.is_full() {
-            return Err(TileError::BadPath("only the edge tile may be partial at this size"));
+            return Err(TileError::BadPath(
+                "only the edge tile may be partial at this size",
+            ));
         }
         let hashes = parse_hash_tile(tile, bytes)?;
-        let parent = self.parent(tile).ok_or_else(|| TileError::Inconsistent(tile.path()))?;
-        let parent_hashes =
-            self.tiles.get(&(level + 1, parent.index)).ok_or_else(|| TileError::Missing(parent.path()))?;
+        let parent = self
+            .parent(tile)
+            .ok_or_else(|| TileError::Inconsistent(tile.path()))?;
+        let parent_hashes = self
+            .tiles
+            .get(&(level + 1, parent.index))
+            .ok_or_else(|| TileError::Missing(parent.path()))?;
         let slot = (tile.index % TILE_WIDTH) as usize;
         if parent_hashes.get(slot) != Some(&full_tile_root(&hashes)) {
             return Err(TileError::Inconsistent(tile.path()));
@@ -409,9 +491,16 @@ impl VerifiedTiles {
 
     /// Checks an entry bundle against the checked level-0 tile at the same index and returns
     /// its entries.
-    pub fn check_bundle<'a>(&self, bundle: &TileRef, bytes: &'a [u8]) -> Result<Vec<&'a [u8]>, TileError> {
+    pub fn check_bundle<'a>(
+        &self,
+        bundle: &TileRef,
+        bytes: &'a [u8],
+    ) -> Result<Vec<&'a [u8]>, TileError> {
         let entries = parse_bundle(bundle, bytes)?;
-        let hashes = self.tiles.get(&(0, bundle.index)).ok_or_else(|| TileError::Missing(bundle.as_hash_tile().path()))?;
+        let hashes = self
+            .tiles
+            .get(&(0, bundle.index))
+            .ok_or_else(|| TileError::Missing(bundle.as_hash_tile().path()))?;
         if hashes.len() != entries.len() {
             return Err(TileError::Inconsistent(bundle.path()));
         }
@@ -454,9 +543,11 @@ impl SubtreeHashes for VerifiedTiles {
                 .unwrap_or(TileRef::hash(level, tile_index, 256));
             TileError::Missing(t.path())
         })?;
-        let run = hashes
-            .get(offset..offset + (1usize << k))
-            .ok_or_else(|| TileError::Inconsistent(TileRef::hash(level, tile_index, hashes.len().clamp(1, 256) as u16).path()))?;
+        let run = hashes.get(offset..offset + (1usize << k)).ok_or_else(|| {
+            TileError::Inconsistent(
+                TileRef::hash(level, tile_index, hashes.len().clamp(1, 256) as u16).path(),
+            )
+        })?;
         Ok(subtree_of(run))
     }
 }
@@ -475,7 +566,10 @@ mod tests {
             (TileRef::hash(2, 1_234_067, 17), "tile/2/x001/x234/067.p/17"),
             (TileRef::hash(63, 1_000_000, 256), "tile/63/x001/x000/000"),
             (TileRef::entries(273, 112), "tile/entries/273.p/112"),
-            (TileRef::entries(u64::MAX, 255), "tile/entries/x018/x446/x744/x073/x709/x551/615.p/255"),
+            (
+                TileRef::entries(u64::MAX, 255),
+                "tile/entries/x018/x446/x744/x073/x709/x551/615.p/255",
+            ),
         ];
         for (tile, path) in cases {
             assert_eq!(tile.path(), path);
@@ -517,7 +611,10 @@ mod tests {
         assert_eq!(tiles_at_level(size, 2), (0, 1));
         assert_eq!(tiles_at_level(size, 3), (0, 0));
         let edge: Vec<String> = edge_tiles(size).iter().map(|t| t.path()).collect();
-        assert_eq!(edge, ["tile/0/273.p/112", "tile/1/001.p/17", "tile/2/000.p/1"]);
+        assert_eq!(
+            edge,
+            ["tile/0/273.p/112", "tile/1/001.p/17", "tile/2/000.p/1"]
+        );
         let edge: Vec<String> = edge_tiles(TreeSize(256)).iter().map(|t| t.path()).collect();
         assert_eq!(edge, ["tile/1/000.p/1"]);
     }
@@ -531,12 +628,18 @@ mod tests {
         }
         let tile = TileRef::entries(0, 5);
         let parsed = parse_bundle(&tile, &bundle).unwrap();
-        assert_eq!(parsed, entries.iter().map(|e| e.as_slice()).collect::<Vec<_>>());
+        assert_eq!(
+            parsed,
+            entries.iter().map(|e| e.as_slice()).collect::<Vec<_>>()
+        );
         assert!(parse_bundle(&TileRef::entries(0, 4), &bundle).is_err());
         assert!(parse_bundle(&TileRef::entries(0, 6), &bundle).is_err());
         assert!(parse_bundle(&tile, &bundle[..bundle.len() - 1]).is_err());
         let prefix = bundle_prefix(&bundle, 3).unwrap();
-        assert_eq!(parse_bundle(&TileRef::entries(0, 3), prefix).unwrap().len(), 3);
+        assert_eq!(
+            parse_bundle(&TileRef::entries(0, 3), prefix).unwrap().len(),
+            3
+        );
         assert!(push_bundle_entry(&mut Vec::new(), &vec![0; 65_536]).is_err());
     }
 }

@@ -66,7 +66,9 @@ impl TlogProof {
             return Err(bad("too large"));
         }
         let text = std::str::from_utf8(bytes).map_err(|_| bad("not UTF-8"))?;
-        let split = text.find("\n\n").ok_or(bad("no blank line before the checkpoint"))?;
+        let split = text
+            .find("\n\n")
+            .ok_or(bad("no blank line before the checkpoint"))?;
         let (head, checkpoint) = (&text[..split], &text[split + 2..]);
         let mut lines = head.split('\n');
         if lines.next() != Some(HEADER) {
@@ -75,14 +77,26 @@ impl TlogProof {
         let mut line = lines.next().ok_or(bad("missing index line"))?;
         let mut extra = None;
         if let Some(b64) = line.strip_prefix("extra ") {
-            extra = Some(STANDARD.decode(b64).map_err(|_| bad("extra is not standard base64"))?);
+            extra = Some(
+                STANDARD
+                    .decode(b64)
+                    .map_err(|_| bad("extra is not standard base64"))?,
+            );
             line = lines.next().ok_or(bad("missing index line"))?;
         }
-        let idx = line.strip_prefix("index ").ok_or(bad("expected an index line"))?;
-        if idx.is_empty() || !idx.bytes().all(|b| b.is_ascii_digit()) || (idx.len() > 1 && idx.starts_with('0')) {
+        let idx = line
+            .strip_prefix("index ")
+            .ok_or(bad("expected an index line"))?;
+        if idx.is_empty()
+            || !idx.bytes().all(|b| b.is_ascii_digit())
+            || (idx.len() > 1 && idx.starts_with('0'))
+        {
             return Err(bad("the index must be decimal without leading zeros"));
         }
-        let index = LeafIndex(idx.parse().map_err(|_| bad("the index does not fit 64 bits"))?);
+        let index = LeafIndex(
+            idx.parse()
+                .map_err(|_| bad("the index does not fit 64 bits"))?,
+        );
         let mut proof = Vec::new();
         for l in lines {
             if proof.len() == PROOF_HASHES_MAX {
@@ -90,13 +104,29 @@ impl TlogProof {
             }
             proof.push(Hash::from_base64(l).ok_or(bad("a proof line is not a base64 hash"))?);
         }
-        Ok(TlogProof { extra, index, proof, checkpoint: checkpoint.as_bytes().to_vec() })
+        Ok(TlogProof {
+            extra,
+            index,
+            proof,
+            checkpoint: checkpoint.as_bytes().to_vec(),
+        })
     }
 
     /// Checks the checkpoint under the policy (and origin) and the inclusion of `leaf_hash`.
-    pub fn verify(&self, leaf_hash: &Hash, origin: Option<&str>, policy: &Policy) -> Result<VerifiedCheckpoint, TlogProofError> {
+    pub fn verify(
+        &self,
+        leaf_hash: &Hash,
+        origin: Option<&str>,
+        policy: &Policy,
+    ) -> Result<VerifiedCheckpoint, TlogProofError> {
         let cp = verify_checkpoint(&self.checkpoint, origin, policy)?;
-        verify_inclusion(leaf_hash, self.index, cp.checkpoint.size, &self.proof, &cp.checkpoint.root)?;
+        verify_inclusion(
+            leaf_hash,
+            self.index,
+            cp.checkpoint.size,
+            &self.proof,
+            &cp.checkpoint.root,
+        )?;
         Ok(cp)
     }
 }
@@ -111,7 +141,10 @@ mod tests {
         let p = TlogProof::parse(text.as_bytes()).unwrap();
         assert_eq!(p.index, LeafIndex(73894));
         assert_eq!(p.proof.len(), 2);
-        assert_eq!(p.extra.as_deref(), Some(&b"age-v1.2.1-darwin-arm64.tar.gz"[..]));
+        assert_eq!(
+            p.extra.as_deref(),
+            Some(&b"age-v1.2.1-darwin-arm64.tar.gz"[..])
+        );
         assert_eq!(p.to_bytes(), text.as_bytes());
     }
 
@@ -125,7 +158,10 @@ mod tests {
             "c2sp.org/tlog-proof@v1\nindex 1\nnot-a-hash\n\nx\n",
             "c2sp.org/tlog-proof@v1\nindex 1\n",
         ] {
-            assert!(TlogProof::parse(bad.as_bytes()).is_err(), "accepted {bad:?}");
+            assert!(
+                TlogProof::parse(bad.as_bytes()).is_err(),
+                "accepted {bad:?}"
+            );
         }
     }
 }

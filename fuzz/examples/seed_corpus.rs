@@ -1,0 +1,23 @@
+//! Writes seed corpora for every fuzz target from the golden vectors:
+//!
+//! ```text
+//! cargo run --manifest-path fuzz/Cargo.toml --example seed_corpus
+//! ```
+//!
+//! Files go to `fuzz/corpus/<target>/golden-<n>` (git-ignored), where `cargo fuzz run <target>`
+//! picks them up.
+
+use std::path::Path;
+
+fn main() {
+    let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let vectors = fuzz_dir.join("../testdata/vectors");
+    for (target, seeds) in bansos_fuzz::seeds(&vectors) {
+        let dir = fuzz_dir.join("corpus").join(target);
+        std::fs::create_dir_all(&dir).expect("create the corpus directory");
+        for (n, seed) in seeds.iter().enumerate() {
+            std::fs::write(dir.join(format!("golden-{n:03}")), seed).expect("write a seed");
+        }
+        println!("{target}: {} seeds in {}", seeds.len(), dir.display());
+    }
+}
