@@ -12,7 +12,10 @@ fn main() {
     let mut store = RedbStore::open(&dir.path().join("p.redb")).unwrap();
     let mut writer = LogWriter::empty();
     let (mut t_append, mut t_commit) = (Duration::ZERO, Duration::ZERO);
-    let rounds = 300u64;
+    let rounds: u64 = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(300);
     for r in 0..rounds {
         let entries: Vec<Vec<u8>> = (0..1000u64)
             .map(|i| {
