@@ -68,7 +68,7 @@ Steps, each checked before the next is trusted:
 
 Entries are treated as opaque bytes, so any C2SP tlog-tiles log can be audited, not only
 Bansos Ledger. A partial tile that is gone (HTTP 404) is replaced by the start of its full tile,
-as the spec allows. Only http:// URLs are supported by this build.
+as the spec allows. http:// and https:// URLs are supported (TLS with bundled Mozilla roots).
 
 On success the last stdout line is:  OK size=<tree size> root=<base64 root>
 Compare that root with what others see (other nodes, witnesses, journalists): the same size
