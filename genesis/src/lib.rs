@@ -3,8 +3,10 @@
 //! validation that explains every problem it finds.
 //!
 //! The network id is the SHA-256 of the genesis file's exact bytes, so every signature and
-//! receipt is bound to one network. This crate only parses and checks: it does no I/O (the
-//! `bansos-genesis` tool that writes keys and files arrives with the network, issue #3).
+//! receipt is bound to one network. This crate only parses, maps and checks: it does no I/O and
+//! draws no keys (the `bansos-genesis` tool in `genesis/tool/` does).
+
+pub mod config;
 
 use bansos_verifier::entry::{AmountRule, MemberId, NetworkId, PeriodKind, ProgramCode};
 use bansos_verifier::hash::Hash;

@@ -12,7 +12,7 @@ use bansos_ledger::store::StateRead;
 use bansos_store::RedbStore;
 use bansos_testnet::demo;
 use bansos_verifier::entry::Leaf;
-use bansos_verifier::note::NoteSignature;
+use bansos_verifier::note::{NoteSignature, SignerKey};
 use bansos_verifier::tlog_proof::TlogProof;
 use clap::{Parser, Subcommand};
 
@@ -35,7 +35,7 @@ enum Command {
     /// the ledger rules into DIR/ledger.redb, and a checkpoint signed by all four validators.
     ///
     /// Writes DIR/genesis.json, DIR/vkeys.txt (one C2SP verifier key per validator),
-    /// DIR/keys/<member>.key (hex Ed25519 seeds, mode 0600), DIR/ledger.redb, DIR/checkpoint,
+    /// DIR/keys/<member>.key (PRIVATE+KEY+... as bansos-genesis writes them, mode 0600), DIR/ledger.redb, DIR/checkpoint,
     /// DIR/proofs/<leaf>.tlog-proof (offline proofs of a few allocations) and
     /// DIR/demo-receipts.txt (their receipt codes with the synthetic NIKs).
     Sample {
@@ -101,7 +101,11 @@ fn build_sample(dir: &Path, allocations: usize, seed: u64, proofs: usize) -> any
     for (m, k) in net.network.genesis.members.iter().zip(&net.keys) {
         write_private(
             &dir.join("keys").join(format!("{}.key", m.name)),
-            format!("{}\n", data_encoding::HEXLOWER.encode(k.as_bytes())).as_bytes(),
+            format!(
+                "{}\n",
+                SignerKey::new(&m.name, k.clone()).to_secret_string()
+            )
+            .as_bytes(),
         )?;
     }
     write_private(

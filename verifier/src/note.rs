@@ -217,6 +217,94 @@ fn cosignature_message(ts: u64, text: &str) -> String {
     format!("cosignature/v1\ntime {ts}\n{text}")
 }
 
+/// A member's private signing key in the Go `note` text form
+/// `PRIVATE+KEY+<name>+<hex key ID>+base64(0x01 || 32-byte Ed25519 seed)`, as written to key files.
+/// Its `Debug` hides the seed.
+#[derive(Clone)]
+pub struct SignerKey {
+    name: String,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for SignerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SignerKey({}, <redacted>)", self.name)
+    }
+}
+
+impl SignerKey {
+    /// A key under `name` (panics on an invalid name: names come from validated config).
+    pub fn new(name: &str, key: SigningKey) -> SignerKey {
+        assert!(is_key_name_valid(name), "invalid note key name {name:?}");
+        SignerKey {
+            name: name.to_owned(),
+            key,
+        }
+    }
+
+    /// Parses the text form; the key ID must match the name and the derived public key.
+    pub fn parse(s: &str) -> Result<SignerKey, NoteError> {
+        let s = s.trim_end_matches(['\n', '\r']);
+        let rest = s
+            .strip_prefix("PRIVATE+KEY+")
+            .ok_or(NoteError::BadKey("a private key starts with PRIVATE+KEY+"))?;
+        let mut parts = rest.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(b64)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(NoteError::BadKey("expected PRIVATE+KEY+name+keyid+key"));
+        };
+        if !is_key_name_valid(name) {
+            return Err(NoteError::BadKey("invalid key name"));
+        }
+        let raw = STANDARD
+            .decode(b64)
+            .map_err(|_| NoteError::BadKey("key is not standard base64"))?;
+        let seed: [u8; 32] = match raw.split_first() {
+            Some((&SIG_TYPE_ED25519, seed)) => seed
+                .try_into()
+                .map_err(|_| NoteError::BadKey("Ed25519 seed must be 32 bytes"))?,
+            _ => {
+                return Err(NoteError::BadKey(
+                    "only Ed25519 (0x01) private keys are supported",
+                ));
+            }
+        };
+        let key = SignerKey::new(name, SigningKey::from_bytes(&seed));
+        if format!("{:08x}", key.verifier_key().key_id()) != id_hex {
+            return Err(NoteError::BadKey("key ID does not match the name and key"));
+        }
+        Ok(key)
+    }
+
+    /// The text form. Secret: write it only to a file readable by its owner.
+    pub fn to_secret_string(&self) -> String {
+        let mut raw = Vec::with_capacity(33);
+        raw.push(SIG_TYPE_ED25519);
+        raw.extend_from_slice(self.key.as_bytes());
+        format!(
+            "PRIVATE+KEY+{}+{:08x}+{}",
+            self.name,
+            self.verifier_key().key_id(),
+            STANDARD.encode(raw)
+        )
+    }
+
+    /// Key name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The Ed25519 key.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The matching verifier key.
+    pub fn verifier_key(&self) -> VerifierKey {
+        VerifierKey::new(&self.name, KeyKind::Ed25519, self.key.verifying_key())
+    }
+}
+
 /// One signature line of a note.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteSignature {
@@ -503,6 +591,38 @@ mod tests {
             .verify(&Note::parse(tampered.as_bytes()).unwrap())
             .unwrap_err();
         assert!(matches!(err, NoteError::InvalidSignature { .. }));
+    }
+
+    #[test]
+    fn the_go_package_skey_parses_to_its_vkey() {
+        let skey = SignerKey::parse(
+            "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz",
+        )
+        .unwrap();
+        assert_eq!(
+            skey.verifier_key().to_string(),
+            "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
+        );
+        assert_eq!(
+            SignerKey::parse(&skey.to_secret_string())
+                .unwrap()
+                .verifier_key(),
+            skey.verifier_key()
+        );
+        assert!(!format!("{skey:?}").contains("AYEK"));
+        assert!(
+            SignerKey::parse(
+                "PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
+            )
+            .is_err()
+        );
+        assert!(
+            SignerKey::parse("PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr").is_err()
+        );
+        assert!(
+            SignerKey::parse("PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+                .is_err()
+        );
     }
 
     #[test]

@@ -1,0 +1,232 @@
+//! `bansos-genesis`: creates a network from `network.toml` (a fresh Ed25519 key per member,
+//! `genesis.json`, `vkeys.txt`) and validates genesis files, explaining every problem.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use bansos_genesis::config::NetworkConfig;
+use bansos_genesis::{GenesisError, Network, Role};
+use bansos_verifier::note::SignerKey;
+use clap::{Parser, Subcommand};
+use ed25519_dalek::SigningKey;
+
+#[derive(Parser)]
+#[command(
+    name = "bansos-genesis",
+    version,
+    about = "Create and check the genesis of a Bansos Ledger network"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a network: one fresh Ed25519 key per member, genesis.json and vkeys.txt.
+    ///
+    /// Writes, into OUT (which must not exist or be empty):
+    ///   genesis.json         the genesis; its SHA-256 is the network id
+    ///   vkeys.txt            each validator's C2SP note verifier key, one per line
+    ///   keys/<member>.key    each member's private key (PRIVATE+KEY+... form), mode 0600
+    ///   keys/<ministry>.dedup-key   each ministry's secret HMAC key for dedup tags, mode 0600
+    /// Hand each member its own key files over a secure channel and delete the copies.
+    /// Private keys are never printed.
+    ///
+    /// network.toml:
+    ///   network_name = "Bansos Ledger testnet"
+    ///   origin = "ledger.bansos.example/testnet"
+    ///   [consensus]            # optional: propose_ms, prevote_ms, precommit_ms, block_time_drift_ms
+    ///   [[members]]            # in order; the order fixes member ids
+    ///   name = "kemensos"      # key name: no spaces, no '+'
+    ///   display_name = "Kementerian Sosial"
+    ///   role = "ministry"      # ministry | bank (banks and PT Pos) | auditor
+    ///   voting_power = 1       # 0: not a validator
+    ///   host = "127.0.0.1"
+    ///   p2p_port = 27000
+    ///   [[programs]]
+    ///   code = "PKH"
+    ///   name = "Program Keluarga Harapan"
+    ///   issuer = "kemensos"
+    ///   period_kind = "quarterly"   # monthly | quarterly | yearly
+    ///   amount_min = 225000         # or: amount = 200000 for a flat amount
+    ///   amount_max = 3000000
+    #[command(verbatim_doc_comment)]
+    New {
+        /// The network description.
+        #[arg(long)]
+        config: PathBuf,
+        /// Directory to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a genesis file and list every problem found. Exit 0 if valid, 1 if not.
+    Validate {
+        /// The genesis.json to check.
+        genesis: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
+        Command::New { config, out } => new(&config, &out),
+        Command::Validate { genesis } => validate(&genesis),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+fn new(config_path: &Path, out: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let config: NetworkConfig = toml::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a valid network description",
+            config_path.display()
+        )
+    })?;
+    let keys: Vec<SigningKey> = config
+        .members
+        .iter()
+        .map(|_| {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+            Ok(SigningKey::from_bytes(&seed))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let public: Vec<_> = keys.iter().map(SigningKey::verifying_key).collect();
+    let genesis = match config.to_genesis(&public) {
+        Ok(g) => g,
+        Err(problems) => {
+            eprintln!(
+                "{} has {} problem(s); nothing was written:",
+                config_path.display(),
+                problems.len()
+            );
+            for p in problems {
+                eprintln!("  - {p}");
+            }
+            return Ok(ExitCode::from(1));
+        }
+    };
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!(
+            "{} exists and is not empty: choose a new directory",
+            out.display()
+        );
+    }
+    let created = !out.exists();
+    let result = write_network(out, &genesis, &keys);
+    if result.is_err() && created {
+        let _ = std::fs::remove_dir_all(out);
+    }
+    let network = result?;
+    println!(
+        "network {:?}: {} members, {} validators, checkpoint quorum {}",
+        network.genesis.network_name,
+        network.genesis.members.len(),
+        network.validator_vkeys().len(),
+        network.checkpoint_quorum()
+    );
+    println!(
+        "network id {}",
+        data_encoding::HEXLOWER.encode(&network.id.0)
+    );
+    println!(
+        "wrote {0}/genesis.json, {0}/vkeys.txt and {0}/keys/ (private: hand each member its own files)",
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_network(
+    out: &Path,
+    genesis: &bansos_genesis::Genesis,
+    keys: &[SigningKey],
+) -> anyhow::Result<Network> {
+    let bytes = Network::to_file_bytes(genesis);
+    let network =
+        Network::from_bytes(&bytes).context("the generated genesis does not validate (a bug)")?;
+    let key_dir = out.join("keys");
+    std::fs::create_dir_all(&key_dir).with_context(|| format!("creating {}", key_dir.display()))?;
+    for (m, k) in genesis.members.iter().zip(keys) {
+        write_private(
+            &key_dir.join(format!("{}.key", m.name)),
+            &format!(
+                "{}\n",
+                SignerKey::new(&m.name, k.clone()).to_secret_string()
+            ),
+        )?;
+        if m.role == Role::Ministry {
+            let mut dedup = [0u8; 32];
+            getrandom::fill(&mut dedup)
+                .map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+            write_private(
+                &key_dir.join(format!("{}.dedup-key", m.name)),
+                &format!("{}\n", data_encoding::HEXLOWER.encode(&dedup)),
+            )?;
+        }
+    }
+    std::fs::write(out.join("genesis.json"), &bytes)?;
+    let vkeys: String = network
+        .validator_vkeys()
+        .iter()
+        .map(|k| format!("{k}\n"))
+        .collect();
+    std::fs::write(out.join("vkeys.txt"), vkeys)?;
+    Ok(network)
+}
+
+fn validate(path: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match Network::from_bytes(&bytes) {
+        Ok(n) => {
+            println!(
+                "OK {}: network {:?}, id {}, {} members, {} validators, checkpoint quorum {}, origin {}",
+                path.display(),
+                n.genesis.network_name,
+                data_encoding::HEXLOWER.encode(&n.id.0),
+                n.genesis.members.len(),
+                n.validator_vkeys().len(),
+                n.checkpoint_quorum(),
+                n.genesis.origin
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(GenesisError::Invalid(problems)) => {
+            eprintln!(
+                "{} is invalid; {} problem(s):",
+                path.display(),
+                problems.len()
+            );
+            for p in problems {
+                eprintln!("  - {p}");
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => {
+            eprintln!("{} is invalid: {e}", path.display());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
