@@ -1,5 +1,7 @@
 //! The public read API: `GET /checkpoint` and the C2SP tlog-tiles paths
-//! `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`, plus `/healthz`.
+//! `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`; JSON conveniences
+//! `/v1/proof/inclusion`, `/v1/proof/consistency`, `/v1/allocations/<id>`, `/v1/tx/<hash>`;
+//! and `/healthz`.
 //!
 //! Tiles are immutable (a partial tile of width W never changes either), so they carry a
 //! year-long `Cache-Control` and a CDN or a static mirror can serve them; the checkpoint may be
@@ -7,14 +9,20 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bansos_ledger::log::LogReader;
+use bansos_ledger::store::StateRead;
 use bansos_store::RedbStore;
+use bansos_verifier::entry::AllocationId;
+use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
 use bansos_verifier::tile::TileRef;
+use serde::Deserialize;
 use tokio::sync::RwLock;
 
 /// Cache lifetime of tiles and bundles.
@@ -22,12 +30,20 @@ pub const TILE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 /// Cache lifetime of the checkpoint (C2SP: no more than a few seconds).
 pub const CHECKPOINT_CACHE_CONTROL: &str = "public, max-age=2";
 
+/// The checkpoint being served.
+pub struct Published {
+    /// The signed note, as served at `/checkpoint`.
+    pub note: Vec<u8>,
+    /// Its tree size: proofs are served for sizes up to it.
+    pub size: TreeSize,
+}
+
 /// What the read API serves from.
 pub struct ReadState {
     /// The store.
     pub store: RedbStore,
-    /// The latest signed checkpoint note, matching the store.
-    pub checkpoint: RwLock<Vec<u8>>,
+    /// The latest signed checkpoint, matching the store.
+    pub checkpoint: RwLock<Published>,
 }
 
 /// A JSON error with a machine-readable code and a sentence for people.
@@ -45,7 +61,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 async fn checkpoint(State(s): State<Arc<ReadState>>) -> Response {
-    let note = s.checkpoint.read().await.clone();
+    let note = s.checkpoint.read().await.note.clone();
     (
         [
             (
@@ -110,6 +126,160 @@ async fn tile(State(s): State<Arc<ReadState>>, Path(rest): Path<String>) -> Resp
     }
 }
 
+fn storage_error(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "reading the store failed");
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage_error",
+        "The node could not read its storage; try again or another node.",
+    )
+}
+
+fn b64(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(Hash::to_base64).collect()
+}
+
+/// `?index=I[&size=N]`.
+#[derive(Deserialize)]
+struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+fn bad_query(usage: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+        &format!("Expected {usage} (decimal numbers)."),
+    )
+}
+
+async fn inclusion(
+    State(s): State<Arc<ReadState>>,
+    q: Result<Query<InclusionQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return bad_query("?index=I[&size=N]");
+    };
+    let published = s.checkpoint.read().await.size;
+    let size = q.size.unwrap_or(published.0);
+    if size > published.0 || q.index >= size {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "out_of_range",
+            &format!(
+                "Need index < size <= {}, the size of the current checkpoint.",
+                published.0
+            ),
+        );
+    }
+    let result = s
+        .store
+        .snapshot()
+        .map_err(|e| e.to_string())
+        .and_then(|snap| {
+            let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
+            let proof = reader
+                .inclusion_proof(LeafIndex(q.index), TreeSize(size))
+                .map_err(|e| e.to_string())?;
+            let root = reader.root_at(TreeSize(size)).map_err(|e| e.to_string())?;
+            Ok((proof, root))
+        });
+    match result {
+        Ok((proof, root)) => Json(serde_json::json!({ "index": q.index, "size": size, "root": root.to_base64(), "proof": b64(&proof) })).into_response(),
+        Err(e) => storage_error(e),
+    }
+}
+
+/// `?old=M[&new=N]`.
+#[derive(Deserialize)]
+struct ConsistencyQuery {
+    old: u64,
+    new: Option<u64>,
+}
+
+async fn consistency(
+    State(s): State<Arc<ReadState>>,
+    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return bad_query("?old=M[&new=N]");
+    };
+    let published = s.checkpoint.read().await.size;
+    let new = q.new.unwrap_or(published.0);
+    if new > published.0 || q.old > new {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "out_of_range",
+            &format!(
+                "Need old <= new <= {}, the size of the current checkpoint.",
+                published.0
+            ),
+        );
+    }
+    let result = s
+        .store
+        .snapshot()
+        .map_err(|e| e.to_string())
+        .and_then(|snap| {
+            let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
+            let proof = reader
+                .consistency_proof(TreeSize(q.old), TreeSize(new))
+                .map_err(|e| e.to_string())?;
+            let old_root = reader.root_at(TreeSize(q.old)).map_err(|e| e.to_string())?;
+            let new_root = reader.root_at(TreeSize(new)).map_err(|e| e.to_string())?;
+            Ok((proof, old_root, new_root))
+        });
+    match result {
+        Ok((proof, old_root, new_root)) => Json(serde_json::json!({
+            "old": q.old, "new": new, "old_root": old_root.to_base64(), "new_root": new_root.to_base64(), "proof": b64(&proof)
+        }))
+        .into_response(),
+        Err(e) => storage_error(e),
+    }
+}
+
+async fn allocation(State(s): State<Arc<ReadState>>, Path(id): Path<String>) -> Response {
+    let Some(id) = AllocationId::from_hex(&id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_allocation_id",
+            "An allocation id is 32 hex digits.",
+        );
+    };
+    match s.store.snapshot().and_then(|snap| snap.allocation(&id)) {
+        Ok(Some(a)) => Json(a).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "allocation_not_found",
+            "No committed allocation has this id.",
+        ),
+        Err(e) => storage_error(e),
+    }
+}
+
+async fn tx(State(s): State<Arc<ReadState>>, Path(hash): Path<String>) -> Response {
+    let Some(hash) = Hash::from_hex(&hash) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_tx_hash",
+            "A transaction hash is 64 hex digits (SHA-256 of the signed transaction).",
+        );
+    };
+    match s.store.snapshot().and_then(|snap| snap.tx_location(&hash)) {
+        Ok(Some(loc)) => Json(
+            serde_json::json!({ "status": "committed", "height": loc.height, "leaf": loc.leaf.0 }),
+        )
+        .into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "tx_not_found",
+            "No committed transaction has this hash.",
+        ),
+        Err(e) => storage_error(e),
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -120,6 +290,10 @@ pub fn router(state: Arc<ReadState>) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*rest}", get(tile))
         .route("/healthz", get(healthz))
+        .route("/v1/proof/inclusion", get(inclusion))
+        .route("/v1/proof/consistency", get(consistency))
+        .route("/v1/allocations/{id}", get(allocation))
+        .route("/v1/tx/{hash}", get(tx))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,

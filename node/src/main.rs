@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use bansos_ledger::log::LogWriter;
-use bansos_node::http::{ReadState, router};
+use bansos_node::http::{Published, ReadState, router};
 use bansos_store::RedbStore;
 use bansos_verifier::checkpoint::Checkpoint;
 use bansos_verifier::note::Note;
@@ -82,7 +82,10 @@ async fn serve_log(
     }
     let state = Arc::new(ReadState {
         store,
-        checkpoint: tokio::sync::RwLock::new(note_bytes),
+        checkpoint: tokio::sync::RwLock::new(Published {
+            note: note_bytes,
+            size: cp.size,
+        }),
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

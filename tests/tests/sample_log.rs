@@ -8,6 +8,23 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bansos_tests::{Running, binary};
+use bansos_verifier::entry::{Leaf, TxBody};
+use bansos_verifier::hash::{Hash, LeafIndex, TreeSize, leaf_hash};
+use bansos_verifier::merkle::{self, verify_consistency, verify_inclusion};
+use bansos_verifier::tile::{TileRef, parse_bundle};
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+}
+
+fn hashes(v: &serde_json::Value) -> Vec<Hash> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| Hash::from_base64(h.as_str().unwrap()).unwrap())
+        .collect()
+}
 
 fn http_get(url: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let addr = url.trim_start_matches("http://").trim_end();
@@ -176,4 +193,89 @@ fn sample_log_is_served_and_audited() {
     assert!(String::from_utf8_lossy(&body).contains("bad_tile_path"));
     let (status, _, _) = http_get(&url, "/tile/0/999");
     assert_eq!(status, 404);
+
+    // JSON conveniences: their answers are checked with the verifier library, not trusted.
+    let size: u64 = size.parse().unwrap();
+    let root = Hash::from_base64(root).unwrap();
+    let (_, _, bundle) = http_get(&url, "/tile/entries/000");
+    let entries = parse_bundle(&TileRef::entries(0, 256), &bundle).unwrap();
+    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+    let (status, _, body) = http_get(&url, "/v1/proof/inclusion?index=7");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let v = json(&body);
+    assert_eq!(v["size"], size);
+    verify_inclusion(
+        &leaves[7],
+        LeafIndex(7),
+        TreeSize(size),
+        &hashes(&v["proof"]),
+        &root,
+    )
+    .unwrap();
+    let (status, _, body) = http_get(&url, "/v1/proof/consistency?old=100");
+    assert_eq!(status, 200);
+    let v = json(&body);
+    let old_root = merkle::root(&leaves[..100], TreeSize(100)).unwrap();
+    verify_consistency(
+        TreeSize(100),
+        TreeSize(size),
+        &old_root,
+        &root,
+        &hashes(&v["proof"]),
+    )
+    .unwrap();
+
+    let leaf7 = Leaf::decode(entries[7]).unwrap();
+    let (status, _, body) = http_get(&url, &format!("/v1/tx/{}", leaf7.tx.hash().to_hex()));
+    assert_eq!(status, 200);
+    assert_eq!(
+        (json(&body)["status"].as_str(), json(&body)["leaf"].as_u64()),
+        (Some("committed"), Some(7))
+    );
+    let (index, allocation) = entries
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| match Leaf::decode(e).unwrap().tx.body {
+            TxBody::Allocation(a) => Some((i, a)),
+            _ => None,
+        })
+        .unwrap();
+    let (status, _, body) = http_get(&url, &format!("/v1/allocations/{}", allocation.id.to_hex()));
+    assert_eq!(status, 200);
+    let v = json(&body);
+    assert_eq!(v["leaf"].as_u64(), Some(index as u64));
+    assert_eq!(
+        v["allocation"]["amount"].as_u64(),
+        Some(allocation.amount.0)
+    );
+
+    for (path, status, code) in [
+        ("/v1/proof/inclusion?index=abc", 400, "bad_query"),
+        (
+            &format!("/v1/proof/inclusion?index={size}") as &str,
+            400,
+            "out_of_range",
+        ),
+        (
+            &format!("/v1/proof/consistency?old=1&new={}", size + 1),
+            400,
+            "out_of_range",
+        ),
+        ("/v1/allocations/zz", 400, "bad_allocation_id"),
+        (
+            "/v1/allocations/00000000000000000000000000000000",
+            404,
+            "allocation_not_found",
+        ),
+        ("/v1/tx/00", 400, "bad_tx_hash"),
+        (
+            &format!("/v1/tx/{}", Hash::digest(b"never").to_hex()),
+            404,
+            "tx_not_found",
+        ),
+    ] {
+        let (got, _, body) = http_get(&url, path);
+        assert_eq!(got, status, "{path}");
+        assert_eq!(json(&body)["error"]["code"], code, "{path}");
+    }
 }
