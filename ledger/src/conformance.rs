@@ -111,8 +111,18 @@ pub fn run<S: LedgerStore>(fresh: impl FnOnce() -> S, mut reopen: impl FnMut(S) 
                 leaf: LeafIndex(entries.len() as u64),
             },
         );
+        let signed = (
+            TreeSize(entries.len() as u64 + n as u64),
+            Hash::digest(&[round as u8, 2]),
+        );
+        delta.signed_checkpoint = Some(signed);
         store.commit(&batch, &delta).unwrap();
         store = reopen(store);
+        assert_eq!(
+            store.signed_checkpoint().unwrap(),
+            Some(signed),
+            "round {round}: signed checkpoint record"
+        );
         assert_eq!(store.height().unwrap(), height, "round {round}: height");
         assert_eq!(
             store.program(&code).unwrap().map(|p| p.issuer),

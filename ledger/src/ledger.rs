@@ -6,11 +6,12 @@ use bansos_genesis::Network;
 use bansos_verifier::checkpoint::Checkpoint;
 use bansos_verifier::entry::Leaf;
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
+use bansos_verifier::note::{NoteSignature, SignerKey};
 use bansos_verifier::tile::TILE_WIDTH;
 
-use crate::log::{LogError, LogReader, LogWriter};
+use crate::log::{LogBatch, LogError, LogReader, LogWriter};
 use crate::rules::{Block, BlockError, BlockOutcome, apply_block};
-use crate::store::{LedgerStore, LogRead};
+use crate::store::{LedgerStore, LogRead, StateDelta};
 
 /// Why a block could not be applied or the log replayed.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,18 @@ pub enum LedgerError<E: std::error::Error + 'static> {
     /// Storage failed while committing; nothing of the block was written.
     #[error("storage failed while committing the block: {0}")]
     Commit(#[source] E),
+    /// Signing the current checkpoint would contradict one this validator signed before (its
+    /// store was rolled back or replaced): refused, because a validator must never sign two
+    /// inconsistent checkpoints. Stop and investigate.
+    #[error(
+        "refusing to sign size {size}: this validator already signed size {signed_size} with a root the current log does not have at that size"
+    )]
+    WouldSignInconsistent {
+        /// Size signed before.
+        signed_size: u64,
+        /// Size now.
+        size: u64,
+    },
     /// Replaying the log did not reproduce it (a bug or a tampered log).
     #[error("replay diverges at leaf {leaf}: {reason}")]
     Replay {
@@ -73,6 +86,13 @@ impl<S: LedgerStore> Ledger<S> {
         &self.store
     }
 
+    /// The store, writable: for tests that simulate a damaged or replaced store. A ledger's
+    /// own writes go through [`Ledger::apply`] and [`Ledger::sign_checkpoint`].
+    #[doc(hidden)]
+    pub fn store_mut_for_tests(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// Gives the store back.
     pub fn into_store(self) -> S {
         self.store
@@ -91,6 +111,55 @@ impl<S: LedgerStore> Ledger<S> {
     /// The unsigned checkpoint of the current log.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint::new(&self.network.genesis.origin, self.size(), self.root())
+    }
+
+    /// Signs the current checkpoint as this validator, after checking that it extends the last
+    /// checkpoint this validator signed (same root at that size) and recording it durably: the
+    /// record is written before the signature is returned, so a crash cannot lose it.
+    pub fn sign_checkpoint(
+        &mut self,
+        key: &SignerKey,
+    ) -> Result<NoteSignature, LedgerError<S::Error>> {
+        let cp = self.checkpoint();
+        if let Some((signed_size, signed_root)) = self
+            .store
+            .signed_checkpoint()
+            .map_err(LedgerError::Commit)?
+        {
+            let refuse = LedgerError::WouldSignInconsistent {
+                signed_size: signed_size.0,
+                size: cp.size.0,
+            };
+            if cp.size < signed_size {
+                return Err(refuse);
+            }
+            if self.reader()?.root_at(signed_size)? != signed_root {
+                return Err(refuse);
+            }
+        }
+        if self
+            .store
+            .signed_checkpoint()
+            .map_err(LedgerError::Commit)?
+            != Some((cp.size, cp.root))
+        {
+            let keep_log = LogBatch {
+                new_size: cp.size,
+                ..Default::default()
+            };
+            let record = StateDelta {
+                signed_checkpoint: Some((cp.size, cp.root)),
+                ..Default::default()
+            };
+            self.store
+                .commit(&keep_log, &record)
+                .map_err(LedgerError::Commit)?;
+        }
+        Ok(NoteSignature::sign(
+            key.name(),
+            key.signing_key(),
+            &cp.body(),
+        ))
     }
 
     /// Reads of the stored log.

@@ -1,6 +1,7 @@
 //! The ledger core of Bansos Ledger: the rules as a pure state machine ([`rules`]), the
 //! storage-backed Merkle log ([`log`]), the narrow storage interface with an in-memory backend
-//! ([`store`]), the validator's ledger that ties them together ([`ledger`]), and the
+//! ([`store`]), the validator's ledger that ties them together ([`ledger`]), the bounded
+//! [`mempool`], and the
 //! conformance suite every storage backend must pass ([`conformance`]).
 //!
 //! It does no I/O of its own: no tokio, sockets, files, clock or randomness. Storage comes in
@@ -9,6 +10,7 @@
 pub mod conformance;
 pub mod ledger;
 pub mod log;
+pub mod mempool;
 pub mod rules;
 pub mod store;
 

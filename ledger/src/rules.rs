@@ -320,6 +320,29 @@ pub fn apply_block<S: StateRead>(
 
 type Effect = Box<dyn FnOnce(&mut StateDelta)>;
 
+/// The checks that need no state: a genesis member signed this transaction for this network, its
+/// role may submit this kind, and its fields are valid. A validator runs them before admitting a
+/// transaction to its mempool; [`apply_block`] runs them again (a proposer may be faulty).
+pub fn precheck(network: &Network, tx: &SignedTx) -> Result<(), Rejection> {
+    let Some(member) = network.member(tx.signer) else {
+        return Err(Rejection::UnknownSigner(tx.signer.0));
+    };
+    let key = network.key(tx.signer).expect("members have keys");
+    if let Err(e) = tx.body.validate() {
+        return Err(Rejection::Malformed(e.to_string()));
+    }
+    if !tx.verify(&network.id, key) {
+        return Err(Rejection::BadSignature);
+    }
+    if !role_allows(member.role, &tx.body) {
+        return Err(Rejection::RoleNotAllowed {
+            role: role_name(member.role),
+            kind: tx.body.kind_name(),
+        });
+    }
+    Ok(())
+}
+
 fn check<S: StateRead>(
     view: &View<'_, S>,
     tx: &SignedTx,
@@ -334,21 +357,8 @@ fn check<S: StateRead>(
     if let Some(loc) = view.store.tx_location(hash)? {
         return Ok(Err(R::Duplicate(loc)));
     }
-    let Some(member) = view.network.member(tx.signer) else {
-        return Ok(Err(R::UnknownSigner(tx.signer.0)));
-    };
-    let key = view.network.key(tx.signer).expect("members have keys");
-    if let Err(e) = tx.body.validate() {
-        return Ok(Err(R::Malformed(e.to_string())));
-    }
-    if !tx.verify(&view.network.id, key) {
-        return Ok(Err(R::BadSignature));
-    }
-    if !role_allows(member.role, &tx.body) {
-        return Ok(Err(R::RoleNotAllowed {
-            role: role_name(member.role),
-            kind: tx.body.kind_name(),
-        }));
+    if let Err(r) = precheck(view.network, tx) {
+        return Ok(Err(r));
     }
     let signer = tx.signer;
     Ok(match &tx.body {

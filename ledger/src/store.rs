@@ -44,6 +44,8 @@ pub trait StateRead: Storage {
     fn dedup_used(&self, key: &Hash) -> Result<bool, Self::Error>;
     /// Where a committed transaction is, by its hash.
     fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, Self::Error>;
+    /// The last checkpoint this validator signed: (size, root).
+    fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, Self::Error>;
 }
 
 /// A storage backend for one validator's ledger.
@@ -122,6 +124,8 @@ pub struct StateDelta {
     pub dedup: BTreeSet<Hash>,
     /// Transactions committed.
     pub txs: BTreeMap<Hash, TxLocation>,
+    /// A checkpoint this validator is about to sign: recorded before the signature leaves.
+    pub signed_checkpoint: Option<(TreeSize, Hash)>,
 }
 
 /// The stored key of a dedup tag: unique per (program, period, tag).
@@ -168,6 +172,9 @@ impl<T: StateRead + ?Sized> StateRead for &T {
     fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, Self::Error> {
         (**self).tx_location(tx_hash)
     }
+    fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, Self::Error> {
+        (**self).signed_checkpoint()
+    }
 }
 
 /// Everything in memory: for tests, tools and the conformance suite's reference.
@@ -181,6 +188,7 @@ pub struct MemoryStore {
     allocations: BTreeMap<AllocationId, AllocationState>,
     dedup: BTreeSet<Hash>,
     txs: BTreeMap<Hash, TxLocation>,
+    signed_checkpoint: Option<(TreeSize, Hash)>,
 }
 
 impl MemoryStore {
@@ -222,6 +230,9 @@ impl StateRead for MemoryStore {
     fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, Self::Error> {
         Ok(self.txs.get(tx_hash).copied())
     }
+    fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, Self::Error> {
+        Ok(self.signed_checkpoint)
+    }
 }
 
 impl LedgerStore for MemoryStore {
@@ -246,6 +257,9 @@ impl LedgerStore for MemoryStore {
             .extend(state.allocations.iter().map(|(k, v)| (*k, v.clone())));
         self.dedup.extend(state.dedup.iter().copied());
         self.txs.extend(state.txs.iter().map(|(k, v)| (*k, *v)));
+        if let Some(signed) = state.signed_checkpoint {
+            self.signed_checkpoint = Some(signed);
+        }
         Ok(())
     }
 }

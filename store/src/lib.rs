@@ -23,6 +23,8 @@ const PROGRAMS: TableDefinition<&str, &[u8]> = TableDefinition::new("programs");
 const ALLOCATIONS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("allocations");
 const DEDUP: TableDefinition<[u8; 32], ()> = TableDefinition::new("dedup");
 const TXS: TableDefinition<[u8; 32], (u64, u64)> = TableDefinition::new("txs");
+const SIGNED: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new("signed_checkpoint");
+const LAST_SIGNED: &str = "last";
 
 const LOG_SIZE: &str = "log_size";
 const HEIGHT: &str = "height";
@@ -96,6 +98,7 @@ impl RedbStore {
             tx.open_table(ALLOCATIONS).map_err(redb_err)?;
             tx.open_table(DEDUP).map_err(redb_err)?;
             tx.open_table(TXS).map_err(redb_err)?;
+            tx.open_table(SIGNED).map_err(redb_err)?;
         }
         tx.commit().map_err(redb_err)?;
         Ok(RedbStore { db })
@@ -176,6 +179,13 @@ impl StateRead for Snapshot {
             }
         }))
     }
+    fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, StoreError> {
+        let t = self.tx.open_table(SIGNED).map_err(redb_err)?;
+        Ok(t.get(LAST_SIGNED).map_err(redb_err)?.map(|v| {
+            let (size, root) = v.value();
+            (TreeSize(size), Hash(root))
+        }))
+    }
 }
 
 impl Storage for RedbStore {
@@ -209,6 +219,9 @@ impl StateRead for RedbStore {
     }
     fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
         self.snapshot()?.tx_location(tx_hash)
+    }
+    fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, StoreError> {
+        self.snapshot()?.signed_checkpoint()
     }
 }
 
@@ -273,6 +286,12 @@ impl LedgerStore for RedbStore {
             let mut txs = tx.open_table(TXS).map_err(redb_err)?;
             for (k, v) in &state.txs {
                 txs.insert(k.0, (v.height, v.leaf.0)).map_err(redb_err)?;
+            }
+            if let Some((size, root)) = state.signed_checkpoint {
+                let mut signed = tx.open_table(SIGNED).map_err(redb_err)?;
+                signed
+                    .insert(LAST_SIGNED, (size.0, root.0))
+                    .map_err(redb_err)?;
             }
         }
         tx.commit().map_err(redb_err)?;

@@ -1,0 +1,133 @@
+//! The mempool: signed transactions admitted by a validator and waiting for a block.
+//!
+//! Bounded in count and bytes; a full pool refuses with [`Admission::Full`] so the API can answer
+//! 503 with Retry-After instead of growing. Identical resubmissions are idempotent. Blocks take
+//! transactions in arrival order; committed or rejected ones are removed by hash. No I/O, no clock:
+//! propagation between validators is the node's business.
+
+use std::collections::{HashMap, VecDeque};
+
+use bansos_genesis::Network;
+use bansos_verifier::entry::SignedTx;
+use bansos_verifier::hash::Hash;
+
+use crate::rules::{Rejection, precheck};
+
+/// Default bound on pending transactions.
+pub const MEMPOOL_TXS_MAX: usize = 200_000;
+/// Default bound on pending bytes (encoded transactions).
+pub const MEMPOOL_BYTES_MAX: usize = 128 * 1024 * 1024;
+
+/// What happened to a submitted transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    /// Accepted for the next blocks.
+    Added(Hash),
+    /// Already pending: nothing changed (idempotent resubmission).
+    AlreadyPending(Hash),
+    /// Refused by the stateless checks; nothing kept.
+    Rejected(Hash, Rejection),
+    /// The pool is at its bound; retry later.
+    Full,
+}
+
+/// Pending transactions, oldest first.
+pub struct Mempool {
+    network: Network,
+    txs_max: usize,
+    bytes_max: usize,
+    bytes: usize,
+    order: VecDeque<Hash>,
+    pending: HashMap<Hash, (SignedTx, usize)>,
+}
+
+impl Mempool {
+    /// An empty pool with the given bounds.
+    pub fn new(network: Network, txs_max: usize, bytes_max: usize) -> Mempool {
+        Mempool {
+            network,
+            txs_max,
+            bytes_max,
+            bytes: 0,
+            order: VecDeque::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Number of pending transactions.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Pending bytes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether a transaction is pending.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.pending.contains_key(hash)
+    }
+
+    /// Admits a transaction after the stateless checks.
+    pub fn submit(&mut self, tx: SignedTx) -> Admission {
+        let hash = tx.hash();
+        if self.pending.contains_key(&hash) {
+            return Admission::AlreadyPending(hash);
+        }
+        if let Err(r) = precheck(&self.network, &tx) {
+            return Admission::Rejected(hash, r);
+        }
+        let size = tx.encode().len();
+        if self.pending.len() >= self.txs_max || self.bytes + size > self.bytes_max {
+            return Admission::Full;
+        }
+        self.bytes += size;
+        self.order.push_back(hash);
+        self.pending.insert(hash, (tx, size));
+        Admission::Added(hash)
+    }
+
+    /// The oldest pending transactions, at most `txs_max` of them and `bytes_max` bytes, for a
+    /// block proposal. They stay pending until [`Mempool::remove`].
+    pub fn peek_batch(&self, txs_max: usize, bytes_max: usize) -> Vec<SignedTx> {
+        let mut out = Vec::new();
+        let mut bytes = 0;
+        for hash in &self.order {
+            let Some((tx, size)) = self.pending.get(hash) else {
+                continue;
+            };
+            if out.len() == txs_max || bytes + size > bytes_max {
+                break;
+            }
+            bytes += size;
+            out.push(tx.clone());
+        }
+        out
+    }
+
+    /// Removes committed or rejected transactions.
+    pub fn remove<'a>(&mut self, hashes: impl IntoIterator<Item = &'a Hash>) {
+        for hash in hashes {
+            if let Some((_, size)) = self.pending.remove(hash) {
+                self.bytes -= size;
+            }
+        }
+        // Drop removed hashes from the front; the rest are skipped lazily and compacted here.
+        if self.order.len() > 2 * self.pending.len() + 1024 {
+            self.order.retain(|h| self.pending.contains_key(h));
+        }
+        while self
+            .order
+            .front()
+            .is_some_and(|h| !self.pending.contains_key(h))
+        {
+            self.order.pop_front();
+        }
+    }
+}

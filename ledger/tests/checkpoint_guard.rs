@@ -1,0 +1,145 @@
+//! A validator never signs two inconsistent checkpoints: the last one it signed is recorded in
+//! its store before the signature leaves, and a store whose log does not extend it is refused.
+
+use bansos_genesis::{ConsensusTimeouts, Genesis, Member, Network, Role};
+use bansos_ledger::rules::Block;
+use bansos_ledger::store::{LedgerStore, StateDelta, StateRead};
+use bansos_ledger::{Ledger, LedgerError, MemoryStore};
+use bansos_verifier::entry::*;
+use bansos_verifier::note::{KeyKind, Policy, SignerKey, VerifierKey};
+use ed25519_dalek::SigningKey;
+
+fn network() -> Network {
+    let key = SigningKey::from_bytes(&[1; 32]);
+    let g = Genesis {
+        format: 1,
+        network_name: "guard".into(),
+        origin: "ledger.bansos.example/guard".into(),
+        members: vec![Member {
+            id: MemberId(0),
+            name: "kemensos".into(),
+            display_name: "Kementerian Sosial".into(),
+            role: Role::Ministry,
+            public_key: key
+                .verifying_key()
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            p2p_address: "/ip4/127.0.0.1/tcp/1".into(),
+            voting_power: 1,
+        }],
+        programs: vec![],
+        consensus: ConsensusTimeouts {
+            propose_ms: 1,
+            prevote_ms: 1,
+            precommit_ms: 1,
+            block_time_drift_ms: 1,
+        },
+    };
+    Network::from_bytes(&bansos_genesis::Network::to_file_bytes(&g)).unwrap()
+}
+
+/// A ledger with `n` program registrations, codes derived from `tag` so two tags differ.
+fn ledger_with(n: usize, tag: &str) -> Ledger<MemoryStore> {
+    let net = network();
+    let mut ledger = Ledger::open(net.clone(), MemoryStore::new()).unwrap();
+    let key = SigningKey::from_bytes(&[1; 32]);
+    for i in 0..n {
+        let body = TxBody::ProgramRegistered(ProgramRegistered {
+            code: ProgramCode::new(&format!("{tag}{i}")).unwrap(),
+            name: "Program".into(),
+            period_kind: PeriodKind::Monthly,
+            amount: AmountRule::Flat(Rupiah(1)),
+        });
+        let tx = SignedTx::sign(&net.id, MemberId(0), body, &key).unwrap();
+        let applied = ledger
+            .apply(&Block {
+                height: i as u64 + 1,
+                time: 1_800_000_000,
+                txs: vec![tx],
+            })
+            .unwrap();
+        assert!(applied.outcome.rejected.is_empty());
+    }
+    ledger
+}
+
+fn signer() -> SignerKey {
+    SignerKey::new("kemensos", SigningKey::from_bytes(&[1; 32]))
+}
+
+#[test]
+fn signatures_verify_and_extend_what_was_signed() {
+    let mut ledger = ledger_with(5, "A");
+    let sig = ledger.sign_checkpoint(&signer()).unwrap();
+    assert_eq!(
+        ledger.store().signed_checkpoint().unwrap(),
+        Some((ledger.size(), ledger.root()))
+    );
+    let note = ledger.checkpoint().to_note([sig]);
+    let policy = Policy::all(vec![VerifierKey::new(
+        "kemensos",
+        KeyKind::Ed25519,
+        SigningKey::from_bytes(&[1; 32]).verifying_key(),
+    )])
+    .unwrap();
+    policy.verify(&note).unwrap();
+    // Signing the same checkpoint again, or a later one of the same log, is fine.
+    ledger.sign_checkpoint(&signer()).unwrap();
+}
+
+#[test]
+fn a_rolled_back_or_replaced_store_is_refused() {
+    let mut signed = ledger_with(8, "A");
+    signed.sign_checkpoint(&signer()).unwrap();
+    let record = signed.store().signed_checkpoint().unwrap();
+
+    // The same validator's store restored from an older backup (fewer entries).
+    let mut older = ledger_with(5, "A");
+    let size = older.size();
+    older
+        .store_mut_for_tests()
+        .commit(
+            &bansos_ledger::log::LogBatch {
+                new_size: size,
+                ..Default::default()
+            },
+            &StateDelta {
+                signed_checkpoint: record,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        older.sign_checkpoint(&signer()),
+        Err(LedgerError::WouldSignInconsistent {
+            signed_size: 8,
+            size: 5
+        })
+    ));
+
+    // A store with another history of the same length or longer.
+    let mut forked = ledger_with(9, "B");
+    let size = forked.size();
+    forked
+        .store_mut_for_tests()
+        .commit(
+            &bansos_ledger::log::LogBatch {
+                new_size: size,
+                ..Default::default()
+            },
+            &StateDelta {
+                signed_checkpoint: record,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        forked.sign_checkpoint(&signer()),
+        Err(LedgerError::WouldSignInconsistent {
+            signed_size: 8,
+            size: 9
+        })
+    ));
+}
