@@ -289,7 +289,7 @@ pub fn block_order(block: &Block) -> Vec<(&SignedTx, Hash)> {
         })
         .collect();
     // Stable: identical transactions stay adjacent, the first is applied, the next is a duplicate.
-    keyed.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    keyed.sort_by_key(|k| (k.0, k.1));
     keyed
         .into_iter()
         .map(|(_, _, tx, hash)| (tx, hash))
