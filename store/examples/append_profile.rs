@@ -36,7 +36,13 @@ fn main() {
     }
     commits.sort();
     let q = |p: f64| commits[((commits.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
-    println!("commit latency: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms", q(0.5), q(0.9), q(0.99), q(1.0));
+    println!(
+        "commit latency: p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        q(0.5),
+        q(0.9),
+        q(0.99),
+        q(1.0)
+    );
     let per = |d: Duration| d.as_secs_f64() * 1e3 / rounds as f64;
     println!(
         "per batch of 1000: append {:.3} ms, commit {:.3} ms => {:.0} entries/s",
