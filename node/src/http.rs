@@ -46,6 +46,18 @@ pub struct ReadState {
     pub checkpoint: RwLock<Published>,
 }
 
+/// Runs `f` on a log reader over one consistent snapshot of the store.
+fn read_log<T>(
+    s: &ReadState,
+    f: impl FnOnce(
+        &LogReader<'_, bansos_store::Snapshot>,
+    ) -> Result<T, bansos_ledger::log::LogError<bansos_store::StoreError>>,
+) -> Result<T, String> {
+    let snap = s.store.snapshot().map_err(|e| e.to_string())?;
+    let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
+    f(&reader).map_err(|e| e.to_string())
+}
+
 /// A JSON error with a machine-readable code and a sentence for people.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
@@ -87,14 +99,7 @@ async fn tile(State(s): State<Arc<ReadState>>, Path(rest): Path<String>) -> Resp
             "This is not a C2SP tile path, e.g. /tile/0/x001/234 or /tile/entries/000.p/17.",
         );
     };
-    let read = s
-        .store
-        .snapshot()
-        .map_err(|e| e.to_string())
-        .and_then(|snap| {
-            let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
-            reader.read_tile(&t).map_err(|e| e.to_string())
-        });
+    let read = read_log(&s, |reader| reader.read_tile(&t));
     match read {
         Ok(Some(bytes)) => (
             [
@@ -173,18 +178,12 @@ async fn inclusion(
             ),
         );
     }
-    let result = s
-        .store
-        .snapshot()
-        .map_err(|e| e.to_string())
-        .and_then(|snap| {
-            let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
-            let proof = reader
-                .inclusion_proof(LeafIndex(q.index), TreeSize(size))
-                .map_err(|e| e.to_string())?;
-            let root = reader.root_at(TreeSize(size)).map_err(|e| e.to_string())?;
-            Ok((proof, root))
-        });
+    let result = read_log(&s, |reader| {
+        Ok((
+            reader.inclusion_proof(LeafIndex(q.index), TreeSize(size))?,
+            reader.root_at(TreeSize(size))?,
+        ))
+    });
     match result {
         Ok((proof, root)) => Json(serde_json::json!({ "index": q.index, "size": size, "root": root.to_base64(), "proof": b64(&proof) })).into_response(),
         Err(e) => storage_error(e),
@@ -217,19 +216,14 @@ async fn consistency(
             ),
         );
     }
-    let result = s
-        .store
-        .snapshot()
-        .map_err(|e| e.to_string())
-        .and_then(|snap| {
-            let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
-            let proof = reader
-                .consistency_proof(TreeSize(q.old), TreeSize(new))
-                .map_err(|e| e.to_string())?;
-            let old_root = reader.root_at(TreeSize(q.old)).map_err(|e| e.to_string())?;
-            let new_root = reader.root_at(TreeSize(new)).map_err(|e| e.to_string())?;
-            Ok((proof, old_root, new_root))
-        });
+    let result = read_log(&s, |reader| {
+        let proof = reader.consistency_proof(TreeSize(q.old), TreeSize(new))?;
+        Ok((
+            proof,
+            reader.root_at(TreeSize(q.old))?,
+            reader.root_at(TreeSize(new))?,
+        ))
+    });
     match result {
         Ok((proof, old_root, new_root)) => Json(serde_json::json!({
             "old": q.old, "new": new, "old_root": old_root.to_base64(), "new_root": new_root.to_base64(), "proof": b64(&proof)
