@@ -5,7 +5,8 @@
 //!
 //! Tiles are immutable (a partial tile of width W never changes either), so they carry a
 //! year-long `Cache-Control` and a CDN or a static mirror can serve them; the checkpoint may be
-//! cached for two seconds only. Entry bundles are gzip-compressed when the client accepts it.
+//! cached for two seconds only. Entry bundles and JSON are gzip-compressed when the client
+//! accepts it; hash tiles are not (hashes do not compress).
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bansos_ledger::log::LogReader;
@@ -21,9 +22,14 @@ use bansos_ledger::store::StateRead;
 use bansos_store::RedbStore;
 use bansos_verifier::entry::AllocationId;
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
-use bansos_verifier::tile::TileRef;
+use bansos_verifier::tile::{TileKind, TileRef};
 use serde::Deserialize;
 use tokio::sync::RwLock;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _};
+
+/// Marks a response not worth compressing (hash tiles: 32-byte hashes do not compress).
+#[derive(Clone, Copy)]
+struct Incompressible;
 
 /// Cache lifetime of tiles and bundles.
 pub const TILE_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
@@ -101,20 +107,26 @@ async fn tile(State(s): State<Arc<ReadState>>, Path(rest): Path<String>) -> Resp
     };
     let read = read_log(&s, |reader| reader.read_tile(&t));
     match read {
-        Ok(Some(bytes)) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/octet-stream"),
-                ),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static(TILE_CACHE_CONTROL),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(Some(bytes)) => {
+            let mut response = (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/octet-stream"),
+                    ),
+                    (
+                        header::CACHE_CONTROL,
+                        HeaderValue::from_static(TILE_CACHE_CONTROL),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response();
+            if matches!(t.kind, TileKind::Hash(_)) {
+                response.extensions_mut().insert(Incompressible);
+            }
+            response
+        }
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "tile_not_found",
@@ -296,5 +308,13 @@ pub fn router(state: Arc<ReadState>) -> Router {
             )
         })
         .with_state(state)
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .compress_when(DefaultPredicate::new().and(
+                    |_: StatusCode, _: Version, _: &HeaderMap, ext: &Extensions| {
+                        ext.get::<Incompressible>().is_none()
+                    },
+                )),
+        )
 }

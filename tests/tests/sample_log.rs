@@ -27,12 +27,17 @@ fn hashes(v: &serde_json::Value) -> Vec<Hash> {
 }
 
 fn http_get(url: &str, path: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    http_get_with(url, path, "")
+}
+
+/// A GET with extra header lines (each ending in `\r\n`).
+fn http_get_with(url: &str, path: &str, headers: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let addr = url.trim_start_matches("http://").trim_end();
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{headers}\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -278,4 +283,19 @@ fn sample_log_is_served_and_audited() {
         assert_eq!(got, status, "{path}");
         assert_eq!(json(&body)["error"]["code"], code, "{path}");
     }
+
+    // Entry bundles are gzipped for clients that accept it; hash tiles (random bytes) are not.
+    let gzip = "Accept-Encoding: gzip\r\n";
+    let (status, headers, _) = http_get_with(&url, "/tile/entries/000", gzip);
+    assert_eq!(status, 200);
+    assert!(
+        headers.contains(&("content-encoding".into(), "gzip".into())),
+        "{headers:?}"
+    );
+    let (status, headers, body) = http_get_with(&url, "/tile/0/000", gzip);
+    assert_eq!((status, body.len()), (200, 8192));
+    assert!(
+        !headers.iter().any(|(k, _)| k == "content-encoding"),
+        "{headers:?}"
+    );
 }
