@@ -12,7 +12,9 @@ use bansos_verifier::merkle::{verify_consistency, verify_inclusion};
 use bansos_verifier::tile::{self, TILE_WIDTH, TileKind, TileRef};
 
 use crate::log::{LogReader, LogWriter};
-use crate::store::{LedgerStore, LogRead, ProgramState, StateDelta, TxLocation};
+use crate::store::{
+    LedgerStore, LogRead, ProgramState, StateDelta, StatsKey, StatsRow, TxLocation,
+};
 
 /// RFC 6962 MTH by its recursive definition, for reference.
 pub fn naive_root(leaves: &[Hash]) -> Hash {
@@ -111,6 +113,21 @@ pub fn run<S: LedgerStore>(fresh: impl FnOnce() -> S, mut reopen: impl FnMut(S) 
                 leaf: LeafIndex(entries.len() as u64),
             },
         );
+        let stats_key = StatsKey {
+            program: ProgramCode::new("PKH").unwrap(),
+            period: "2026Q4".into(),
+            region: 3171,
+            payer: MemberId(2),
+            channel: None,
+        };
+        delta.count(
+            stats_key.clone(),
+            StatsRow {
+                allocations: 1,
+                allocated: round as u64,
+                ..Default::default()
+            },
+        );
         let signed = (
             TreeSize(entries.len() as u64 + n as u64),
             Hash::digest(&[round as u8, 2]),
@@ -122,6 +139,18 @@ pub fn run<S: LedgerStore>(fresh: impl FnOnce() -> S, mut reopen: impl FnMut(S) 
             store.signed_checkpoint().unwrap(),
             Some(signed),
             "round {round}: signed checkpoint record"
+        );
+        let rows = store.stats().unwrap();
+        assert_eq!(rows.len(), 1, "round {round}: one stats row");
+        let expected_allocated: u64 = (0..=round as u64).sum();
+        assert_eq!(
+            (
+                rows[0].0.clone(),
+                rows[0].1.allocations,
+                rows[0].1.allocated
+            ),
+            (stats_key, round as u64 + 1, expected_allocated),
+            "round {round}: stats add up across commits"
         );
         assert_eq!(store.height().unwrap(), height, "round {round}: height");
         assert_eq!(

@@ -13,7 +13,8 @@ use bansos_verifier::entry::{AllocationId, ProgramCode, Rupiah, SignedTx, TxBody
 use bansos_verifier::hash::{Hash, LeafIndex};
 
 use crate::store::{
-    AllocationState, AllocationStatus, ProgramState, StateDelta, StateRead, TxLocation, dedup_key,
+    AllocationState, AllocationStatus, ProgramState, StateDelta, StateRead, StatsKey, StatsRow,
+    TxLocation, dedup_key,
 };
 
 /// Most transactions one block may carry.
@@ -476,6 +477,15 @@ fn check<S: StateRead>(
             };
             Ok(Box::new(move |d: &mut StateDelta| {
                 d.dedup.insert(dk);
+                let a = &state.allocation;
+                d.count(
+                    stats_key(a, a.region.get(), None),
+                    StatsRow {
+                        allocations: 1,
+                        allocated: a.amount.0,
+                        ..Default::default()
+                    },
+                );
                 d.allocations.insert(state.allocation.id, state);
             }))
         }
@@ -516,7 +526,19 @@ fn check<S: StateRead>(
             }
             s.claimed = Rupiah(total.expect("checked"));
             s.claims.push(leaf);
+            let (key, amount) = (
+                stats_key(&s.allocation, c.region.get(), Some(c.channel)),
+                c.amount.0,
+            );
             Ok(Box::new(move |d: &mut StateDelta| {
+                d.count(
+                    key,
+                    StatsRow {
+                        claims: 1,
+                        claimed: amount,
+                        ..Default::default()
+                    },
+                );
                 d.allocations.insert(s.allocation.id, s);
             }))
         }
@@ -535,7 +557,19 @@ fn check<S: StateRead>(
                 return Ok(Err(R::FullyPaid(id)));
             }
             s.status = AllocationStatus::Returned;
+            let (key, unpaid) = (
+                stats_key(&s.allocation, s.allocation.region.get(), None),
+                s.allocation.amount.0 - s.claimed.0,
+            );
             Ok(Box::new(move |d: &mut StateDelta| {
+                d.count(
+                    key,
+                    StatsRow {
+                        returns: 1,
+                        returned: unpaid,
+                        ..Default::default()
+                    },
+                );
                 d.allocations.insert(s.allocation.id, s);
             }))
         }
@@ -554,11 +588,37 @@ fn check<S: StateRead>(
                 return Ok(Err(R::FullyPaid(id)));
             }
             s.status = AllocationStatus::Revoked;
+            let (key, unpaid) = (
+                stats_key(&s.allocation, s.allocation.region.get(), None),
+                s.allocation.amount.0 - s.claimed.0,
+            );
             Ok(Box::new(move |d: &mut StateDelta| {
+                d.count(
+                    key,
+                    StatsRow {
+                        revocations: 1,
+                        revoked: unpaid,
+                        ..Default::default()
+                    },
+                );
                 d.allocations.insert(s.allocation.id, s);
             }))
         }
     })
+}
+
+fn stats_key(
+    a: &bansos_verifier::entry::Allocation,
+    region: u16,
+    channel: Option<bansos_verifier::entry::Channel>,
+) -> StatsKey {
+    StatsKey {
+        program: a.program.clone(),
+        period: a.period.as_str().to_string(),
+        region,
+        payer: a.payer,
+        channel,
+    }
 }
 
 fn closed(status: AllocationStatus) -> Option<&'static str> {

@@ -46,6 +46,8 @@ pub trait StateRead: Storage {
     fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, Self::Error>;
     /// The last checkpoint this validator signed: (size, root).
     fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, Self::Error>;
+    /// Public totals, every row (bounded by programs × periods × kabupaten/kota × payers).
+    fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, Self::Error>;
 }
 
 /// A storage backend for one validator's ledger.
@@ -126,6 +128,66 @@ pub struct StateDelta {
     pub txs: BTreeMap<Hash, TxLocation>,
     /// A checkpoint this validator is about to sign: recorded before the signature leaves.
     pub signed_checkpoint: Option<(TreeSize, Hash)>,
+    /// Increments of the public totals made by this block.
+    pub stats: BTreeMap<StatsKey, StatsRow>,
+}
+
+/// What public totals are grouped by: program, period, kabupaten/kota, payer and, for claims,
+/// the channel (`None` on allocation rows).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StatsKey {
+    /// Program code.
+    pub program: ProgramCode,
+    /// Period.
+    pub period: String,
+    /// Kabupaten/kota of the allocation (of the payout, on claim rows).
+    pub region: u16,
+    /// Paying member.
+    pub payer: MemberId,
+    /// How it was paid out (claim rows only).
+    pub channel: Option<bansos_verifier::entry::Channel>,
+}
+
+/// Public totals of one [`StatsKey`]: counts and rupiah.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsRow {
+    /// Allocations made.
+    pub allocations: u64,
+    /// Rupiah allocated.
+    pub allocated: u64,
+    /// Claims recorded.
+    pub claims: u64,
+    /// Rupiah paid out.
+    pub claimed: u64,
+    /// Allocations returned by their payer.
+    pub returns: u64,
+    /// Rupiah returned unpaid.
+    pub returned: u64,
+    /// Allocations revoked by their ministry.
+    pub revocations: u64,
+    /// Rupiah revoked unpaid.
+    pub revoked: u64,
+}
+
+impl StatsRow {
+    /// Adds another row's counts (saturating: totals of a country's aid fit u64 many times over).
+    pub fn add(&mut self, o: &StatsRow) {
+        self.allocations = self.allocations.saturating_add(o.allocations);
+        self.allocated = self.allocated.saturating_add(o.allocated);
+        self.claims = self.claims.saturating_add(o.claims);
+        self.claimed = self.claimed.saturating_add(o.claimed);
+        self.returns = self.returns.saturating_add(o.returns);
+        self.returned = self.returned.saturating_add(o.returned);
+        self.revocations = self.revocations.saturating_add(o.revocations);
+        self.revoked = self.revoked.saturating_add(o.revoked);
+    }
+}
+
+impl StateDelta {
+    /// Adds `row` to the increments of `key`.
+    pub fn count(&mut self, key: StatsKey, row: StatsRow) {
+        self.stats.entry(key).or_default().add(&row);
+    }
 }
 
 /// The stored key of a dedup tag: unique per (program, period, tag).
@@ -175,6 +237,9 @@ impl<T: StateRead + ?Sized> StateRead for &T {
     fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, Self::Error> {
         (**self).signed_checkpoint()
     }
+    fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, Self::Error> {
+        (**self).stats()
+    }
 }
 
 /// Everything in memory: for tests, tools and the conformance suite's reference.
@@ -189,6 +254,7 @@ pub struct MemoryStore {
     dedup: BTreeSet<Hash>,
     txs: BTreeMap<Hash, TxLocation>,
     signed_checkpoint: Option<(TreeSize, Hash)>,
+    stats: BTreeMap<StatsKey, StatsRow>,
 }
 
 impl MemoryStore {
@@ -233,6 +299,9 @@ impl StateRead for MemoryStore {
     fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, Self::Error> {
         Ok(self.signed_checkpoint)
     }
+    fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, Self::Error> {
+        Ok(self.stats.iter().map(|(k, v)| (k.clone(), *v)).collect())
+    }
 }
 
 impl LedgerStore for MemoryStore {
@@ -259,6 +328,9 @@ impl LedgerStore for MemoryStore {
         self.txs.extend(state.txs.iter().map(|(k, v)| (*k, *v)));
         if let Some(signed) = state.signed_checkpoint {
             self.signed_checkpoint = Some(signed);
+        }
+        for (k, v) in &state.stats {
+            self.stats.entry(k.clone()).or_default().add(v);
         }
         Ok(())
     }

@@ -685,6 +685,85 @@ fn the_same_blocks_give_the_same_root() {
 }
 
 #[test]
+fn public_totals_add_up_to_what_was_committed() {
+    let w = busy_world();
+    let rows = w.ledger.store().stats().unwrap();
+    let mut alloc = bansos_ledger::store::StatsRow::default();
+    let mut claims = bansos_ledger::store::StatsRow::default();
+    for (k, v) in &rows {
+        if k.channel.is_some() {
+            claims.add(v);
+        } else {
+            alloc.add(v);
+        }
+    }
+    // busy_world: 5 rounds of 40 PKH allocations of 300,000 + i·1,000; those whose id byte is not
+    // a multiple of 3 are claimed in full.
+    let ids: Vec<u64> = (0..5u64)
+        .flat_map(|r| (0..40u64).map(move |i| (r, i)))
+        .map(|(r, i)| r * 40 + i)
+        .collect();
+    let amount = |n: u64| 300_000 + (n % 40) * 1000;
+    assert_eq!(alloc.allocations, 200);
+    assert_eq!(alloc.allocated, ids.iter().map(|&n| amount(n)).sum::<u64>());
+    let claimed: Vec<u64> = ids.iter().copied().filter(|n| n % 3 != 0).collect();
+    assert_eq!(claims.claims, claimed.len() as u64);
+    assert_eq!(
+        claims.claimed,
+        claimed.iter().map(|&n| amount(n)).sum::<u64>()
+    );
+    assert_eq!(
+        (alloc.claims, claims.allocations),
+        (0, 0),
+        "allocation rows and claim rows stay apart"
+    );
+    // And the same after replaying the log.
+    let rebuilt = Ledger::rebuild(network(), w.ledger.store(), MemoryStore::new()).unwrap();
+    assert_eq!(rebuilt.store().stats().unwrap(), rows);
+}
+
+#[test]
+fn returns_and_revocations_count_what_was_left_unpaid() {
+    let mut w = World::new();
+    let returned = w.allocation(1, "PKH", "2026Q4", 750_000, BRI);
+    let revoked = w.allocation(2, "PKH", "2026Q4", 600_000, BRI);
+    assert_eq!(w.allocate(&returned), None);
+    assert_eq!(w.allocate(&revoked), None);
+    let tx = w.claim_tx(&returned, 250_000, BRI);
+    assert_eq!(w.one(tx), None);
+    let r = w.sign(
+        BRI,
+        TxBody::Return(Return {
+            allocation: returned.allocation.id,
+            reason: ReturnReason::Moved,
+        }),
+    );
+    assert_eq!(w.one(r), None);
+    let v = w.sign(
+        KEMENSOS,
+        TxBody::Revocation(Revocation {
+            allocation: revoked.allocation.id,
+            reason: RevocationReason::Duplicate,
+        }),
+    );
+    assert_eq!(w.one(v), None);
+    let mut total = bansos_ledger::store::StatsRow::default();
+    for (_, row) in w.ledger.store().stats().unwrap() {
+        total.add(&row);
+    }
+    assert_eq!(
+        (
+            total.allocated,
+            total.claimed,
+            total.returned,
+            total.revoked
+        ),
+        (1_350_000, 250_000, 500_000, 600_000)
+    );
+    assert_eq!((total.returns, total.revocations), (1, 1));
+}
+
+#[test]
 fn the_state_is_rebuilt_by_replaying_the_log() {
     let w = busy_world();
     let rebuilt = Ledger::rebuild(network(), w.ledger.store(), MemoryStore::new()).unwrap();

@@ -10,7 +10,8 @@ use std::path::Path;
 
 use bansos_ledger::log::LogBatch;
 use bansos_ledger::store::{
-    AllocationState, LedgerStore, LogRead, ProgramState, StateDelta, StateRead, Storage, TxLocation,
+    AllocationState, LedgerStore, LogRead, ProgramState, StateDelta, StateRead, StatsKey, StatsRow,
+    Storage, TxLocation,
 };
 use bansos_verifier::entry::{AllocationId, ProgramCode};
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
@@ -25,6 +26,8 @@ const DEDUP: TableDefinition<[u8; 32], ()> = TableDefinition::new("dedup");
 const TXS: TableDefinition<[u8; 32], (u64, u64)> = TableDefinition::new("txs");
 const SIGNED: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new("signed_checkpoint");
 const LAST_SIGNED: &str = "last";
+/// Public totals: JSON of a `StatsKey` → JSON of a `StatsRow`.
+const STATS: TableDefinition<&str, &[u8]> = TableDefinition::new("stats");
 
 const LOG_SIZE: &str = "log_size";
 const HEIGHT: &str = "height";
@@ -99,6 +102,7 @@ impl RedbStore {
             tx.open_table(DEDUP).map_err(redb_err)?;
             tx.open_table(TXS).map_err(redb_err)?;
             tx.open_table(SIGNED).map_err(redb_err)?;
+            tx.open_table(STATS).map_err(redb_err)?;
         }
         tx.commit().map_err(redb_err)?;
         Ok(RedbStore { db })
@@ -179,6 +183,18 @@ impl StateRead for Snapshot {
             }
         }))
     }
+    fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, StoreError> {
+        let t = self.tx.open_table(STATS).map_err(redb_err)?;
+        let mut rows = Vec::new();
+        for item in t.iter().map_err(redb_err)? {
+            let (k, v) = item.map_err(redb_err)?;
+            rows.push((
+                decode("stats key", k.value().as_bytes())?,
+                decode("stats row", v.value())?,
+            ));
+        }
+        Ok(rows)
+    }
     fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, StoreError> {
         let t = self.tx.open_table(SIGNED).map_err(redb_err)?;
         Ok(t.get(LAST_SIGNED).map_err(redb_err)?.map(|v| {
@@ -222,6 +238,9 @@ impl StateRead for RedbStore {
     }
     fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, StoreError> {
         self.snapshot()?.signed_checkpoint()
+    }
+    fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, StoreError> {
+        self.snapshot()?.stats()
     }
 }
 
@@ -286,6 +305,20 @@ impl LedgerStore for RedbStore {
             let mut txs = tx.open_table(TXS).map_err(redb_err)?;
             for (k, v) in &state.txs {
                 txs.insert(k.0, (v.height, v.leaf.0)).map_err(redb_err)?;
+            }
+            if !state.stats.is_empty() {
+                let mut stats = tx.open_table(STATS).map_err(redb_err)?;
+                for (k, v) in &state.stats {
+                    let key = String::from_utf8(encode(k)).expect("JSON is UTF-8");
+                    let mut row: StatsRow = match stats.get(key.as_str()).map_err(redb_err)? {
+                        Some(old) => decode("stats row", old.value())?,
+                        None => StatsRow::default(),
+                    };
+                    row.add(v);
+                    stats
+                        .insert(key.as_str(), encode(&row).as_slice())
+                        .map_err(redb_err)?;
+                }
             }
             if let Some((size, root)) = state.signed_checkpoint {
                 let mut signed = tx.open_table(SIGNED).map_err(redb_err)?;
