@@ -1,6 +1,7 @@
 //! The public read API: `GET /checkpoint` and the C2SP tlog-tiles paths
 //! `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`; JSON conveniences
-//! `/v1/proof/inclusion`, `/v1/proof/consistency`, `/v1/allocations/<id>`, `/v1/tx/<hash>`;
+//! `/v1/proof/inclusion`, `/v1/proof/consistency`, `/v1/allocations/<id>`, `/v1/tx/<hash>`,
+//! `/v1/stats` (public totals per program, period, kabupaten/kota, payer and channel);
 //! and `/healthz`.
 //!
 //! Tiles are immutable (a partial tile of width W never changes either), so they carry a
@@ -286,6 +287,23 @@ async fn tx(State(s): State<Arc<ReadState>>, Path(hash): Path<String>) -> Respon
     }
 }
 
+async fn stats(State(s): State<Arc<ReadState>>) -> Response {
+    match s.store.snapshot().and_then(|snap| snap.stats()) {
+        Ok(rows) => {
+            let mut totals = bansos_ledger::store::StatsRow::default();
+            for (_, row) in &rows {
+                totals.add(row);
+            }
+            let rows: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|(k, v)| serde_json::json!({ "key": k, "totals": v }))
+                .collect();
+            Json(serde_json::json!({ "totals": totals, "rows": rows })).into_response()
+        }
+        Err(e) => storage_error(e),
+    }
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -300,6 +318,7 @@ pub fn router(state: Arc<ReadState>) -> Router {
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/allocations/{id}", get(allocation))
         .route("/v1/tx/{hash}", get(tx))
+        .route("/v1/stats", get(stats))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,

@@ -298,4 +298,36 @@ fn sample_log_is_served_and_audited() {
         !headers.iter().any(|(k, _)| k == "content-encoding"),
         "{headers:?}"
     );
+
+    // Public totals equal what the log's entries add up to, recomputed here from every bundle.
+    let (status, _, body) = http_get(&url, "/v1/stats");
+    assert_eq!(status, 200);
+    let totals = json(&body)["totals"].clone();
+    let (mut allocated, mut claimed, mut allocations, mut claims) = (0u64, 0u64, 0u64, 0u64);
+    for b in 0..size.div_ceil(256) {
+        let width = (size - b * 256).min(256) as u16;
+        let path = TileRef::entries(b, width).path();
+        let (_, _, bundle) = http_get(&url, &format!("/{path}"));
+        for entry in parse_bundle(&TileRef::entries(b, width), &bundle).unwrap() {
+            match Leaf::decode(entry).unwrap().tx.body {
+                TxBody::Allocation(a) => {
+                    allocations += 1;
+                    allocated += a.amount.0;
+                }
+                TxBody::Claim(c) => {
+                    claims += 1;
+                    claimed += c.amount.0;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        allocations > 1000 && claims > 500,
+        "{allocations} allocations, {claims} claims"
+    );
+    assert_eq!(totals["allocations"].as_u64(), Some(allocations));
+    assert_eq!(totals["allocated"].as_u64(), Some(allocated));
+    assert_eq!(totals["claims"].as_u64(), Some(claims));
+    assert_eq!(totals["claimed"].as_u64(), Some(claimed));
 }
