@@ -542,69 +542,58 @@ fn check<S: StateRead>(
                 d.allocations.insert(s.allocation.id, s);
             }))
         }
-        TxBody::Return(r) => {
-            let id = r.allocation.to_hex();
-            let Some(mut s) = view.allocation(&r.allocation)? else {
-                return Ok(Err(R::UnknownAllocation(id)));
-            };
-            if s.allocation.payer != signer {
-                return Ok(Err(R::NotPayer(id)));
-            }
-            if let Some(status) = closed(s.status) {
-                return Ok(Err(R::Closed { id, status }));
-            }
-            if s.claimed >= s.allocation.amount {
-                return Ok(Err(R::FullyPaid(id)));
-            }
-            s.status = AllocationStatus::Returned;
-            let (key, unpaid) = (
-                stats_key(&s.allocation, s.allocation.region.get(), None),
-                s.allocation.amount.0 - s.claimed.0,
-            );
-            Ok(Box::new(move |d: &mut StateDelta| {
-                d.count(
-                    key,
-                    StatsRow {
-                        returns: 1,
-                        returned: unpaid,
-                        ..Default::default()
-                    },
-                );
-                d.allocations.insert(s.allocation.id, s);
-            }))
-        }
-        TxBody::Revocation(r) => {
-            let id = r.allocation.to_hex();
-            let Some(mut s) = view.allocation(&r.allocation)? else {
-                return Ok(Err(R::UnknownAllocation(id)));
-            };
-            if s.issuer != signer {
-                return Ok(Err(R::NotIssuer(id)));
-            }
-            if let Some(status) = closed(s.status) {
-                return Ok(Err(R::Closed { id, status }));
-            }
-            if s.claimed >= s.allocation.amount {
-                return Ok(Err(R::FullyPaid(id)));
-            }
-            s.status = AllocationStatus::Revoked;
-            let (key, unpaid) = (
-                stats_key(&s.allocation, s.allocation.region.get(), None),
-                s.allocation.amount.0 - s.claimed.0,
-            );
-            Ok(Box::new(move |d: &mut StateDelta| {
-                d.count(
-                    key,
-                    StatsRow {
-                        revocations: 1,
-                        revoked: unpaid,
-                        ..Default::default()
-                    },
-                );
-                d.allocations.insert(s.allocation.id, s);
-            }))
-        }
+        TxBody::Return(r) => close(view, &r.allocation, signer, AllocationStatus::Returned)?,
+        TxBody::Revocation(r) => close(view, &r.allocation, signer, AllocationStatus::Revoked)?,
     })
+}
+
+/// A return (by the payer) or a revocation (by the issuing ministry): closes an open allocation
+/// that is not fully paid, and counts what was left unpaid.
+fn close<S: StateRead>(
+    view: &View<'_, S>,
+    allocation: &AllocationId,
+    signer: bansos_verifier::entry::MemberId,
+    to: AllocationStatus,
+) -> Result<Result<Effect, Rejection>, S::Error> {
+    use Rejection as R;
+    let id = allocation.to_hex();
+    let Some(mut s) = view.allocation(allocation)? else {
+        return Ok(Err(R::UnknownAllocation(id)));
+    };
+    match to {
+        AllocationStatus::Returned if s.allocation.payer != signer => {
+            return Ok(Err(R::NotPayer(id)));
+        }
+        AllocationStatus::Revoked if s.issuer != signer => return Ok(Err(R::NotIssuer(id))),
+        AllocationStatus::Open => unreachable!("closing means returning or revoking"),
+        _ => {}
+    }
+    if let Some(status) = closed(s.status) {
+        return Ok(Err(R::Closed { id, status }));
+    }
+    if s.claimed >= s.allocation.amount {
+        return Ok(Err(R::FullyPaid(id)));
+    }
+    s.status = to;
+    let key = stats_key(&s.allocation, s.allocation.region.get(), None);
+    let unpaid = s.allocation.amount.0 - s.claimed.0;
+    let row = if to == AllocationStatus::Returned {
+        StatsRow {
+            returns: 1,
+            returned: unpaid,
+            ..Default::default()
+        }
+    } else {
+        StatsRow {
+            revocations: 1,
+            revoked: unpaid,
+            ..Default::default()
+        }
+    };
+    Ok(Ok(Box::new(move |d: &mut StateDelta| {
+        d.count(key, row);
+        d.allocations.insert(s.allocation.id, s);
+    })))
 }
 
 fn stats_key(
