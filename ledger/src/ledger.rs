@@ -11,7 +11,7 @@ use bansos_verifier::tile::TILE_WIDTH;
 
 use crate::log::{LogBatch, LogError, LogReader, LogWriter};
 use crate::rules::{Block, BlockError, BlockOutcome, apply_block};
-use crate::store::{LedgerStore, LogRead, StateDelta};
+use crate::store::{DecidedRecord, LedgerStore, LogRead, StateDelta};
 
 /// Why a block could not be applied or the log replayed.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,37 @@ pub enum LedgerError<E: std::error::Error + 'static> {
         /// What differs.
         reason: String,
     },
+}
+
+/// A block run through the rules and the log append but not committed: see
+/// [`Ledger::execute`].
+#[derive(Debug, Clone)]
+pub struct Executed {
+    height: u64,
+    base_size: u64,
+    /// What the rules decided.
+    pub outcome: BlockOutcome,
+    batch: LogBatch,
+    next: LogWriter,
+}
+
+impl Executed {
+    /// Log size after the block.
+    pub fn size(&self) -> TreeSize {
+        self.next.size()
+    }
+
+    /// Root after the block.
+    pub fn root(&self) -> Hash {
+        self.next.root()
+    }
+
+    /// Whether it was executed against the ledger's current state (the block before it is the
+    /// last one committed), so it can be committed as is.
+    pub fn is_current<S: LedgerStore>(&self, ledger: &Ledger<S>) -> bool {
+        ledger.writer.size().0 == self.base_size
+            && ledger.store.height().ok() == Some(self.height - 1)
+    }
 }
 
 /// A ledger over a storage backend.
@@ -169,6 +200,25 @@ impl<S: LedgerStore> Ledger<S> {
 
     /// Applies a decided block: rules, log append, one atomic commit.
     pub fn apply(&mut self, block: &Block) -> Result<Applied, LedgerError<S::Error>> {
+        self.apply_decided(block, None)
+    }
+
+    /// Applies a decided block and commits the node's consensus record (the block as carried,
+    /// its certificate, a checkpoint to publish) in the same atomic commit.
+    pub fn apply_decided(
+        &mut self,
+        block: &Block,
+        record: Option<DecidedRecord>,
+    ) -> Result<Applied, LedgerError<S::Error>> {
+        let executed = self.execute(block)?;
+        self.commit_executed(executed, record)
+    }
+
+    /// Runs the rules and the log append on a block against the current state, writing
+    /// nothing: exactly what [`Ledger::apply`] would commit. A validator checks a proposal
+    /// this way before voting, and commits it once decided with [`Ledger::commit_executed`]
+    /// without running the rules (and their signature checks) a second time.
+    pub fn execute(&self, block: &Block) -> Result<Executed, LedgerError<S::Error>> {
         let first_leaf = LeafIndex(self.writer.size().0);
         let view = self
             .store
@@ -189,13 +239,46 @@ impl<S: LedgerStore> Ledger<S> {
             })
             .collect();
         let (batch, next) = self.writer.append::<S::Error>(&leaves)?;
+        Ok(Executed {
+            height: block.height,
+            base_size: first_leaf.0,
+            outcome,
+            batch,
+            next,
+        })
+    }
+
+    /// Commits a block executed by [`Ledger::execute`] against the current state, with the
+    /// node's consensus record, in one atomic commit.
+    ///
+    /// # Panics
+    /// If the ledger moved since the block was executed (a caller bug: the outcome would be
+    /// computed against another state).
+    pub fn commit_executed(
+        &mut self,
+        executed: Executed,
+        record: Option<DecidedRecord>,
+    ) -> Result<Applied, LedgerError<S::Error>> {
+        assert!(
+            executed.is_current(self),
+            "a block executed against another state"
+        );
+        let Executed {
+            base_size,
+            mut outcome,
+            batch,
+            next,
+            ..
+        } = executed;
+        outcome.delta.decided = record;
         self.store
             .commit(&batch, &outcome.delta)
             .map_err(LedgerError::Commit)?;
+        outcome.delta.decided = None;
         self.writer = next;
         assert_eq!(
             self.writer.size().0,
-            first_leaf.0 + leaves.len() as u64,
+            base_size + outcome.accepted.len() as u64,
             "log size after a block"
         );
         Ok(Applied {

@@ -83,6 +83,16 @@ impl Mempool {
         if let Err(r) = precheck(&self.network, &tx) {
             return Admission::Rejected(hash, r);
         }
+        self.submit_prechecked(tx, hash)
+    }
+
+    /// Admits a transaction whose stateless checks ([`precheck`]) the caller already ran with
+    /// this pool's network (outside the pool's lock: they verify a signature). `hash` is
+    /// `tx.hash()`.
+    pub fn submit_prechecked(&mut self, tx: SignedTx, hash: Hash) -> Admission {
+        if self.pending.contains_key(&hash) {
+            return Admission::AlreadyPending(hash);
+        }
         let size = tx.encode().len();
         if self.pending.len() >= self.txs_max || self.bytes + size > self.bytes_max {
             return Admission::Full;

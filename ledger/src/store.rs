@@ -130,6 +130,20 @@ pub struct StateDelta {
     pub signed_checkpoint: Option<(TreeSize, Hash)>,
     /// Increments of the public totals made by this block.
     pub stats: BTreeMap<StatsKey, StatsRow>,
+    /// What the node commits with the block, opaque to the rules.
+    pub decided: Option<DecidedRecord>,
+}
+
+/// The consensus records a validator commits in the same transaction as a block's entries and
+/// state: after a crash the block, its certificate and its effects are all there or none is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecidedRecord {
+    /// The block (header and transactions) as consensus carries it.
+    pub block: Vec<u8>,
+    /// Its commit certificate, encoded.
+    pub certificate: Vec<u8>,
+    /// A checkpoint note with a quorum of validator signatures, to publish from now on.
+    pub published_checkpoint: Option<Vec<u8>>,
 }
 
 /// What public totals are grouped by: program, period, kabupaten/kota, payer and, for claims,
@@ -255,6 +269,7 @@ pub struct MemoryStore {
     txs: BTreeMap<Hash, TxLocation>,
     signed_checkpoint: Option<(TreeSize, Hash)>,
     stats: BTreeMap<StatsKey, StatsRow>,
+    decided: BTreeMap<u64, DecidedRecord>,
 }
 
 impl MemoryStore {
@@ -331,6 +346,9 @@ impl LedgerStore for MemoryStore {
         }
         for (k, v) in &state.stats {
             self.stats.entry(k.clone()).or_default().add(v);
+        }
+        if let Some(d) = &state.decided {
+            self.decided.insert(state.height, d.clone());
         }
         Ok(())
     }

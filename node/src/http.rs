@@ -13,11 +13,12 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bansos_ledger::log::LogReader;
 use bansos_ledger::store::StateRead;
 use bansos_store::RedbStore;
@@ -45,12 +46,14 @@ pub struct Published {
     pub size: TreeSize,
 }
 
-/// What the read API serves from.
+/// What the API serves from.
 pub struct ReadState {
     /// The store.
     pub store: RedbStore,
-    /// The latest signed checkpoint, matching the store.
-    pub checkpoint: RwLock<Published>,
+    /// The latest checkpoint with a quorum of signatures, matching the store.
+    pub checkpoint: Arc<RwLock<Published>>,
+    /// A running validator's mempool and counters (`None` when serving a stored log).
+    pub live: Option<Arc<crate::live::Live>>,
 }
 
 /// Runs `f` on a log reader over one consistent snapshot of the store.
@@ -66,7 +69,7 @@ fn read_log<T>(
 }
 
 /// A JSON error with a machine-readable code and a sentence for people.
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     (
         status,
@@ -81,6 +84,16 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 async fn checkpoint(State(s): State<Arc<ReadState>>) -> Response {
     let note = s.checkpoint.read().await.note.clone();
+    if note.is_empty() {
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_checkpoint_yet",
+            "The validators have not yet signed a checkpoint with a quorum; try again shortly.",
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return r;
+    }
     (
         [
             (
@@ -278,11 +291,14 @@ async fn tx(State(s): State<Arc<ReadState>>, Path(hash): Path<String>) -> Respon
             serde_json::json!({ "status": "committed", "height": loc.height, "leaf": loc.leaf.0 }),
         )
         .into_response(),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            "tx_not_found",
-            "No committed transaction has this hash.",
-        ),
+        Ok(None) => match crate::write::uncommitted_status(&s, &hash) {
+            Some(json) => Json(json).into_response(),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "tx_not_found",
+                "No committed, pending or recently rejected transaction has this hash.",
+            ),
+        },
         Err(e) => storage_error(e),
     }
 }
@@ -319,6 +335,17 @@ pub fn router(state: Arc<ReadState>) -> Router {
         .route("/v1/allocations/{id}", get(allocation))
         .route("/v1/tx/{hash}", get(tx))
         .route("/v1/stats", get(stats))
+        .route(
+            "/v1/tx",
+            post(crate::write::post_tx).layer(DefaultBodyLimit::max(crate::write::TX_BODY_MAX)),
+        )
+        .route(
+            "/v1/txs",
+            post(crate::write::post_txs)
+                .layer(DefaultBodyLimit::max(crate::write::BATCH_BYTES_MAX)),
+        )
+        .route("/v1/status", get(crate::write::status))
+        .route("/metrics", get(crate::write::metrics))
         .fallback(|| async {
             error(
                 StatusCode::NOT_FOUND,

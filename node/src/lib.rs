@@ -5,4 +5,8 @@
 //! The daemon owns I/O (sockets, files, signals); every rule it applies and every byte format it
 //! serves comes from `bansos-ledger` and `bansos-verifier`.
 
+pub mod consensus;
 pub mod http;
+pub mod live;
+pub mod node;
+pub mod write;

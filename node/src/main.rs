@@ -1,5 +1,5 @@
-//! `bansos-node`: the validator daemon. Today it serves a stored log read-only
-//! (`serve-log`); consensus and the write API arrive with issue #3.
+//! `bansos-node`: the validator daemon (`bansos-node --config node.toml`), and a read-only
+//! server for a stored log (`bansos-node serve-log`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,11 +17,29 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "bansos-node",
     version,
-    about = "Bansos Ledger validator daemon"
+    about = "Bansos Ledger validator daemon",
+    args_conflicts_with_subcommands = true,
+    long_about = "Bansos Ledger validator daemon.\n\n\
+        `bansos-node --config node.toml` runs a validator: Malachite BFT consensus with the other \
+        genesis validators over libp2p, the redb store (data_dir/ledger.redb, \
+        data_dir/wal/consensus.wal) and the HTTP API (GET /checkpoint, /tile/..., /v1/tx/<hash>, \
+        /v1/allocations/<id>, /v1/proof/..., /v1/stats, /v1/status, /metrics, /healthz; \
+        POST /v1/tx and /v1/txs). It stops cleanly on SIGINT or SIGTERM.\n\n\
+        node.toml (relative paths are relative to its folder):\n  \
+        genesis = \"genesis.json\"\n  \
+        key = \"keys/kemensos.key\"          # this member's key file from bansos-genesis\n  \
+        data_dir = \"data\"\n  \
+        http_listen = \"127.0.0.1:8700\"\n  \
+        # p2p_listen = \"/ip4/0.0.0.0/tcp/27000\"  (default: the member's genesis p2p_address)\n  \
+        peer_http = [\"http://127.0.0.1:8701\"]  # other validators' APIs, to forward transactions\n  \
+        # block_max_txs = 10000, block_interval_ms = 100"
 )]
 struct Cli {
+    /// Run a validator with this node.toml.
+    #[arg(long)]
+    config: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -51,12 +69,21 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    match Cli::parse().command {
-        Command::ServeLog {
-            dir,
-            listen,
-            url_file,
-        } => serve_log(dir, listen, url_file).await,
+    let cli = Cli::parse();
+    match (cli.config, cli.command) {
+        (Some(config), None) => {
+            let config = bansos_node::node::NodeConfig::load(&config)?;
+            bansos_node::node::run(config).await
+        }
+        (
+            None,
+            Some(Command::ServeLog {
+                dir,
+                listen,
+                url_file,
+            }),
+        ) => serve_log(dir, listen, url_file).await,
+        _ => bail!("give --config <node.toml> to run a validator, or a subcommand (see --help)"),
     }
 }
 
@@ -82,10 +109,11 @@ async fn serve_log(
     }
     let state = Arc::new(ReadState {
         store,
-        checkpoint: tokio::sync::RwLock::new(Published {
+        checkpoint: Arc::new(tokio::sync::RwLock::new(Published {
             note: note_bytes,
             size: cp.size,
-        }),
+        })),
+        live: None,
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -28,6 +28,18 @@ const SIGNED: TableDefinition<&str, (u64, [u8; 32])> = TableDefinition::new("sig
 const LAST_SIGNED: &str = "last";
 /// Public totals: JSON of a `StatsKey` → JSON of a `StatsRow`.
 const STATS: TableDefinition<&str, &[u8]> = TableDefinition::new("stats");
+/// Decided blocks as consensus carried them, by height (written with the block's entries).
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// Commit certificates, by height (written with the block's entries).
+const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+/// The quorum-signed checkpoint being published (one row, [`PUBLISHED_KEY`]).
+const PUBLISHED: TableDefinition<&str, &[u8]> = TableDefinition::new("published_checkpoint");
+const PUBLISHED_KEY: &str = "checkpoint";
+/// Blocks proposed or received but not decided yet, by (height, block id): consensus may
+/// decide one of them after a crash.
+const UNDECIDED: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("undecided");
+/// This validator's own proposal per (height, round): it must propose the same after a crash.
+const OWN: TableDefinition<(u64, u32), [u8; 32]> = TableDefinition::new("own_proposals");
 
 const LOG_SIZE: &str = "log_size";
 const HEIGHT: &str = "height";
@@ -66,9 +78,14 @@ fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
     serde_json::to_vec(v).expect("state records serialize")
 }
 
-/// A validator's store: one redb file.
+/// A decided block and its certificate, as stored.
+pub type DecidedBytes = (Vec<u8>, Vec<u8>);
+
+/// A validator's store: one redb file. Clones share the database (one writer at a time, any
+/// number of readers).
+#[derive(Clone)]
 pub struct RedbStore {
-    db: Database,
+    db: std::sync::Arc<Database>,
 }
 
 impl RedbStore {
@@ -103,9 +120,116 @@ impl RedbStore {
             tx.open_table(TXS).map_err(redb_err)?;
             tx.open_table(SIGNED).map_err(redb_err)?;
             tx.open_table(STATS).map_err(redb_err)?;
+            tx.open_table(BLOCKS).map_err(redb_err)?;
+            tx.open_table(CERTIFICATES).map_err(redb_err)?;
+            tx.open_table(PUBLISHED).map_err(redb_err)?;
+            tx.open_table(UNDECIDED).map_err(redb_err)?;
+            tx.open_table(OWN).map_err(redb_err)?;
         }
         tx.commit().map_err(redb_err)?;
-        Ok(RedbStore { db })
+        Ok(RedbStore {
+            db: std::sync::Arc::new(db),
+        })
+    }
+
+    /// The decided block and certificate at `height`.
+    pub fn decided(&self, height: u64) -> Result<Option<DecidedBytes>, StoreError> {
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let blocks = tx.open_table(BLOCKS).map_err(redb_err)?;
+        let certs = tx.open_table(CERTIFICATES).map_err(redb_err)?;
+        let b = blocks.get(height).map_err(redb_err)?;
+        let c = certs.get(height).map_err(redb_err)?;
+        Ok(match (b, c) {
+            (Some(b), Some(c)) => Some((b.value().to_vec(), c.value().to_vec())),
+            _ => None,
+        })
+    }
+
+    /// Lowest height whose decided block is stored (0 if none).
+    pub fn decided_min_height(&self) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let blocks = tx.open_table(BLOCKS).map_err(redb_err)?;
+        Ok(blocks
+            .first()
+            .map_err(redb_err)?
+            .map(|(k, _)| k.value())
+            .unwrap_or(0))
+    }
+
+    /// The quorum-signed checkpoint note being published.
+    pub fn published_checkpoint(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let t = tx.open_table(PUBLISHED).map_err(redb_err)?;
+        Ok(t.get(PUBLISHED_KEY)
+            .map_err(redb_err)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// Durably records an undecided block (`bytes` as consensus carries it) under its id.
+    pub fn put_undecided(&self, height: u64, id: [u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(redb_err)?;
+        tx.open_table(UNDECIDED)
+            .map_err(redb_err)?
+            .insert((height, id), bytes)
+            .map_err(redb_err)?;
+        tx.commit().map_err(redb_err)
+    }
+
+    /// An undecided block by height and id.
+    pub fn undecided(&self, height: u64, id: [u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let t = tx.open_table(UNDECIDED).map_err(redb_err)?;
+        Ok(t.get((height, id))
+            .map_err(redb_err)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    /// Every undecided block stored for `height`.
+    pub fn undecided_at(&self, height: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let t = tx.open_table(UNDECIDED).map_err(redb_err)?;
+        let mut out = Vec::new();
+        for row in t
+            .range((height, [0u8; 32])..=(height, [0xffu8; 32]))
+            .map_err(redb_err)?
+        {
+            out.push(row.map_err(redb_err)?.1.value().to_vec());
+        }
+        Ok(out)
+    }
+
+    /// Durably records this validator's proposal (block id) for a height and round.
+    pub fn put_own_proposal(
+        &self,
+        height: u64,
+        round: u32,
+        id: [u8; 32],
+    ) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(redb_err)?;
+        tx.open_table(OWN)
+            .map_err(redb_err)?
+            .insert((height, round), id)
+            .map_err(redb_err)?;
+        tx.commit().map_err(redb_err)
+    }
+
+    /// This validator's proposal for a height and round, if it made one.
+    pub fn own_proposal(&self, height: u64, round: u32) -> Result<Option<[u8; 32]>, StoreError> {
+        let tx = self.db.begin_read().map_err(redb_err)?;
+        let t = tx.open_table(OWN).map_err(redb_err)?;
+        Ok(t.get((height, round)).map_err(redb_err)?.map(|v| v.value()))
+    }
+
+    /// Drops undecided blocks and own proposals at or below `height` (decided by now).
+    pub fn prune_undecided(&self, height: u64) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(redb_err)?;
+        {
+            let mut t = tx.open_table(UNDECIDED).map_err(redb_err)?;
+            t.retain(|(h, _), _| h > height).map_err(redb_err)?;
+            let mut o = tx.open_table(OWN).map_err(redb_err)?;
+            o.retain(|(h, _), _| h > height).map_err(redb_err)?;
+        }
+        tx.commit().map_err(redb_err)
     }
 
     /// A consistent read-only view of the store as of now.
@@ -317,6 +441,22 @@ impl LedgerStore for RedbStore {
                     row.add(v);
                     stats
                         .insert(key.as_str(), encode(&row).as_slice())
+                        .map_err(redb_err)?;
+                }
+            }
+            if let Some(d) = &state.decided {
+                tx.open_table(BLOCKS)
+                    .map_err(redb_err)?
+                    .insert(state.height, d.block.as_slice())
+                    .map_err(redb_err)?;
+                tx.open_table(CERTIFICATES)
+                    .map_err(redb_err)?
+                    .insert(state.height, d.certificate.as_slice())
+                    .map_err(redb_err)?;
+                if let Some(note) = &d.published_checkpoint {
+                    tx.open_table(PUBLISHED)
+                        .map_err(redb_err)?
+                        .insert(PUBLISHED_KEY, note.as_slice())
                         .map_err(redb_err)?;
                 }
             }

@@ -1,0 +1,263 @@
+//! A validator: its configuration (`node.toml`) and [`run`], which opens the store, starts the
+//! consensus engine, the application loop, the forwarding workers and the HTTP API, and stops
+//! them on SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bansos_genesis::Network;
+use bansos_ledger::ledger::Ledger;
+use bansos_ledger::mempool::{MEMPOOL_BYTES_MAX, MEMPOOL_TXS_MAX, Mempool};
+use bansos_ledger::store::StateRead;
+use bansos_store::RedbStore;
+use bansos_verifier::checkpoint::Checkpoint;
+use bansos_verifier::note::{Note, SignerKey};
+use malachitebft_app_channel::NetworkRequest;
+use malachitebft_app_channel::app::net::Multiaddr;
+use serde::Deserialize;
+use tokio::sync::RwLock;
+
+use crate::consensus::app::{App, BlockPolicy};
+use crate::consensus::ctx::Address;
+use crate::http::{Published, ReadState, router};
+use crate::live::{Counters, Live, Rejected};
+
+/// `node.toml`. Relative paths are relative to the file's folder.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The network's genesis.json.
+    pub genesis: PathBuf,
+    /// This member's private key file (from `bansos-genesis new`).
+    pub key: PathBuf,
+    /// Where the store and the consensus log live (created if missing).
+    pub data_dir: PathBuf,
+    /// HTTP API address.
+    pub http_listen: SocketAddr,
+    /// Peer-to-peer listen address; default: this member's address in genesis.
+    #[serde(default)]
+    pub p2p_listen: Option<String>,
+    /// The other validators' HTTP APIs: transactions admitted here are forwarded to them.
+    #[serde(default)]
+    pub peer_http: Vec<String>,
+    /// Most transactions in a block.
+    #[serde(default)]
+    pub block_max_txs: Option<usize>,
+    /// Milliseconds a proposer lets transactions gather after the previous block.
+    #[serde(default)]
+    pub block_interval_ms: Option<u64>,
+}
+
+impl NodeConfig {
+    /// Reads and checks `node.toml`, resolving relative paths.
+    pub fn load(path: &Path) -> anyhow::Result<NodeConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the node configuration {}", path.display()))?;
+        let mut c: NodeConfig = toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid node configuration", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut c.genesis, &mut c.key, &mut c.data_dir] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Runs a validator until SIGINT or SIGTERM.
+pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
+    let genesis_bytes = std::fs::read(&config.genesis)
+        .with_context(|| format!("reading the genesis {}", config.genesis.display()))?;
+    let network = Network::from_bytes(&genesis_bytes)
+        .with_context(|| format!("{} is not a valid genesis", config.genesis.display()))?;
+    let key_text = std::fs::read_to_string(&config.key)
+        .with_context(|| format!("reading the key file {}", config.key.display()))?;
+    let key = SignerKey::parse(key_text.trim())
+        .map_err(|e| anyhow::anyhow!("{} is not a member key file: {e}", config.key.display()))?;
+    let public = key.signing_key().verifying_key();
+    let Some(member) = network
+        .genesis
+        .members
+        .iter()
+        .find(|m| network.key(m.id) == Some(&public))
+        .cloned()
+    else {
+        bail!(
+            "the key in {} is not the key of any member of this network's genesis",
+            config.key.display()
+        );
+    };
+    if member.voting_power == 0 {
+        bail!(
+            "member {} has no voting power in genesis: it is not a validator",
+            member.name
+        );
+    }
+    if key.name() != member.name {
+        bail!(
+            "the key file names {:?} but genesis gives this key to {:?}",
+            key.name(),
+            member.name
+        );
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let store = RedbStore::open(&config.data_dir.join("ledger.redb"))
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let ledger = Ledger::open(network.clone(), store.clone()).context("reading the log")?;
+
+    let published = match store.published_checkpoint()? {
+        Some(note) => {
+            let n = Note::parse(&note).context("the stored checkpoint is not a signed note")?;
+            let cp = Checkpoint::parse_body(n.text())
+                .context("the stored checkpoint is not a checkpoint")?;
+            Published {
+                note,
+                size: cp.size,
+            }
+        }
+        None => Published {
+            note: Vec::new(),
+            size: bansos_verifier::hash::TreeSize(0),
+        },
+    };
+    let mut forward = Vec::new();
+    for peer in &config.peer_http {
+        let (tx, rx) = std::sync::mpsc::sync_channel(200_000);
+        forward.push(tx);
+        let peer = peer.clone();
+        std::thread::Builder::new()
+            .name(format!("forward {peer}"))
+            .spawn(move || crate::write::forward_worker(peer, rx))?;
+    }
+    let live = Arc::new(Live {
+        name: member.name.clone(),
+        network: network.clone(),
+        mempool: Mutex::new(Mempool::new(
+            network.clone(),
+            MEMPOOL_TXS_MAX,
+            MEMPOOL_BYTES_MAX,
+        )),
+        rejected: Mutex::new(Rejected::default()),
+        counters: Counters::default(),
+        forward,
+    });
+    Counters::set(&live.counters.height, store.height()?);
+    Counters::set(&live.counters.log_size, ledger.size().0);
+    Counters::set(&live.counters.checkpoint_size, published.size.0);
+    let published = Arc::new(RwLock::new(published));
+
+    let listen: Multiaddr = config
+        .p2p_listen
+        .clone()
+        .unwrap_or_else(|| member.p2p_address.clone())
+        .parse()
+        .context("the peer-to-peer listen address is not a multiaddr")?;
+    let peers = network
+        .genesis
+        .members
+        .iter()
+        .filter(|m| m.voting_power > 0 && m.id != member.id)
+        .map(|m| {
+            m.p2p_address
+                .parse::<Multiaddr>()
+                .with_context(|| format!("member {}'s p2p address", m.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let (channels, engine, ctx) = crate::consensus::start(crate::consensus::Join {
+        moniker: member.name.clone(),
+        address: Address(member.id.0),
+        seed: key.signing_key().to_bytes(),
+        network_id: network.id.0,
+        listen: listen.clone(),
+        peers,
+        wal: config.data_dir.join("wal").join("consensus.wal"),
+    })
+    .await?;
+    let mut policy = BlockPolicy::default();
+    if let Some(n) = config.block_max_txs {
+        policy.max_txs = n.clamp(1, policy.max_txs);
+    }
+    if let Some(ms) = config.block_interval_ms {
+        policy.min_interval = Duration::from_millis(ms);
+    }
+    let app = App::new(
+        ctx,
+        Address(member.id.0),
+        key,
+        ledger,
+        store.clone(),
+        live.clone(),
+        published.clone(),
+        policy,
+    )?;
+    let net_requests = channels.net_requests.clone();
+    // The application loop runs on its own thread: its storage writes and block checks must
+    // not hold up the engine's or the API's tasks.
+    let app_thread = std::thread::Builder::new()
+        .name("consensus-app".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(app.run(channels))
+        })?;
+    let peers_live = live.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            if let Ok(Some(dump)) = NetworkRequest::dump_state(&net_requests).await {
+                Counters::set(&peers_live.counters.peers, dump.peers.len() as u64);
+            }
+        }
+    });
+
+    let state = Arc::new(ReadState {
+        store,
+        checkpoint: published,
+        live: Some(live),
+    });
+    let listener = tokio::net::TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("listening on {}", config.http_listen))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    println!("bansos-node {} http={url} p2p={listen}", member.name);
+    tracing::info!(member = %member.name, %url, p2p = %listen, "validator started");
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal());
+    let app_done = tokio::task::spawn_blocking(move || app_thread.join());
+    tokio::select! {
+        r = server => r.context("the HTTP server failed")?,
+        r = app_done => {
+            let err = match r {
+                Ok(Ok(Err(e))) => e,
+                _ => anyhow::anyhow!("the consensus application stopped"),
+            };
+            tracing::error!(error = %err, "consensus stopped; shutting down");
+            engine.actor.kill_and_wait(None).await.ok();
+            return Err(err);
+        }
+    }
+    tracing::info!("stopping");
+    engine.actor.kill_and_wait(None).await.ok();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,511 @@
+//! The write side of a validator's API: `POST /v1/tx` and `POST /v1/txs` (admit signed
+//! transactions to the mempool and forward them to the other validators), the pending and
+//! rejected states of `GET /v1/tx/<hash>`, `GET /v1/status` and `GET /metrics`; and the
+//! forwarding workers.
+//!
+//! A transaction is admitted after the checks that need no state (it decodes canonically, a
+//! genesis member signed it for this network, the member's role may submit it); the rules that
+//! need state (a double claim, an over-claim) run when a block is checked and committed.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TrySendError};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bansos_ledger::mempool::Admission;
+use bansos_ledger::rules::precheck;
+use bansos_ledger::store::{StateRead, TxLocation};
+use bansos_verifier::entry::{SignedTx, TX_BYTES_MAX};
+use bansos_verifier::hash::Hash;
+
+use crate::http::{ReadState, error};
+use crate::live::{Counters, Live};
+
+/// Most transactions in one `POST /v1/txs`.
+pub const BATCH_TXS_MAX: usize = 10_000;
+/// Largest `POST /v1/txs` body.
+pub const BATCH_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Largest `POST /v1/tx` body.
+pub const TX_BODY_MAX: usize = 64 * 1024;
+/// Header marking a batch forwarded by another validator (not forwarded again).
+pub const FORWARDED_HEADER: &str = "x-bansos-forwarded";
+
+/// What became of one submitted transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Waiting in the mempool (new, or an identical resubmission).
+    Pending(Hash),
+    /// Already in the log.
+    Committed(Hash, TxLocation),
+    /// Refused; the sentence says why.
+    Rejected(Hash, String),
+    /// The mempool is full: retry later.
+    Busy(Hash),
+}
+
+impl Submitted {
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Submitted::Pending(h) => serde_json::json!({"hash": h.to_hex(), "status": "pending"}),
+            Submitted::Committed(h, loc) => serde_json::json!({
+                "hash": h.to_hex(), "status": "committed", "height": loc.height, "leaf": loc.leaf.0
+            }),
+            Submitted::Rejected(h, why) => {
+                serde_json::json!({"hash": h.to_hex(), "status": "rejected", "message": why})
+            }
+            Submitted::Busy(h) => serde_json::json!({
+                "hash": h.to_hex(), "status": "busy",
+                "message": "The mempool is full; submit this transaction again in a moment."
+            }),
+        }
+    }
+}
+
+/// Admits decoded transactions: the signature checks run first without any lock, then the
+/// pool takes them in one go; new ones are queued for forwarding unless they were forwarded.
+pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> Vec<Submitted> {
+    let mut checked = Vec::with_capacity(txs.len());
+    for tx in txs {
+        let hash = tx.hash();
+        let committed = match s.store.tx_location(&hash) {
+            Ok(loc) => loc,
+            Err(e) => {
+                tracing::error!(error = %e, "reading the store failed");
+                None
+            }
+        };
+        if let Some(loc) = committed {
+            checked.push((hash, Err(Submitted::Committed(hash, loc))));
+            continue;
+        }
+        match precheck(&live.network, &tx) {
+            Ok(()) => checked.push((hash, Ok(tx))),
+            Err(r) => {
+                Counters::add(&live.counters.rejected_at_admission, 1);
+                live.rejected
+                    .lock()
+                    .expect("rejected lock")
+                    .insert(hash, r.to_string());
+                checked.push((hash, Err(Submitted::Rejected(hash, r.to_string()))));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(checked.len());
+    let mut added = Vec::new();
+    {
+        let mut pool = live.mempool.lock().expect("mempool lock");
+        for (hash, c) in checked {
+            match c {
+                Err(done) => out.push(done),
+                Ok(tx) => {
+                    let bytes = if forward { Some(tx.encode()) } else { None };
+                    out.push(match pool.submit_prechecked(tx, hash) {
+                        Admission::Added(h) => {
+                            added.extend(bytes);
+                            Submitted::Pending(h)
+                        }
+                        Admission::AlreadyPending(h) => Submitted::Pending(h),
+                        Admission::Rejected(h, r) => Submitted::Rejected(h, r.to_string()),
+                        Admission::Full => Submitted::Busy(hash),
+                    });
+                }
+            }
+        }
+    }
+    let n_added = out
+        .iter()
+        .filter(|o| matches!(o, Submitted::Pending(_)))
+        .count();
+    Counters::add(&live.counters.admitted, n_added as u64);
+    let busy = out
+        .iter()
+        .filter(|o| matches!(o, Submitted::Busy(_)))
+        .count();
+    Counters::add(&live.counters.busy, busy as u64);
+    for tx in added {
+        for q in &live.forward {
+            if let Err(TrySendError::Full(_)) = q.try_send(tx.clone()) {
+                Counters::add(&live.counters.forward_dropped, 1);
+            }
+        }
+    }
+    out
+}
+
+fn live_of(s: &ReadState) -> Result<&Arc<Live>, Response> {
+    s.live.as_ref().ok_or_else(|| {
+        error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "read_only",
+            "This server only serves a stored log; submit transactions to a validator.",
+        )
+    })
+}
+
+fn body_error(e: BytesRejection, max: usize) -> Response {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            &format!("The request body is larger than {max} bytes."),
+        )
+    } else {
+        error(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            "The request body could not be read.",
+        )
+    }
+}
+
+/// `POST /v1/tx`: one signed transaction, its canonical bytes as the body.
+pub async fn post_tx(
+    State(s): State<Arc<ReadState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let live = match live_of(&s) {
+        Ok(l) => l.clone(),
+        Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_error(e, TX_BODY_MAX),
+    };
+    if body.len() > TX_BYTES_MAX {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "tx_too_large",
+            &format!("A signed transaction is at most {TX_BYTES_MAX} bytes."),
+        );
+    }
+    let tx = match SignedTx::decode(&body) {
+        Ok(tx) => tx,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed_tx",
+                &format!("The body is not a signed transaction in the canonical encoding: {e}."),
+            );
+        }
+    };
+    let forward = !headers.contains_key(FORWARDED_HEADER);
+    let st = s.clone();
+    let result = tokio::task::spawn_blocking(move || admit(&st, &live, vec![tx], forward)).await;
+    let Ok(mut result) = result else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The node failed while admitting the transaction.",
+        );
+    };
+    let outcome = result.pop().expect("one result per transaction");
+    let json = outcome.json();
+    match outcome {
+        Submitted::Pending(_) => (StatusCode::ACCEPTED, Json(json)).into_response(),
+        Submitted::Committed(..) => (StatusCode::OK, Json(json)).into_response(),
+        Submitted::Rejected(h, why) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(serde_json::json!({
+                "hash": h.to_hex(),
+                "error": {"code": "rejected", "message": format!("The transaction was refused: {why}.")}
+            })),
+        )
+            .into_response(),
+        Submitted::Busy(_) => busy(),
+    }
+}
+
+fn busy() -> Response {
+    let mut r = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "mempool_full",
+        "The validator's mempool is full; retry in a moment.",
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    r
+}
+
+/// Splits a batch body: `[u32 big-endian length][signed transaction]`, repeated.
+pub fn split_batch(body: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let mut out = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        if out.len() == BATCH_TXS_MAX {
+            return Err(format!(
+                "a batch holds at most {BATCH_TXS_MAX} transactions"
+            ));
+        }
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            return Err(format!(
+                "item {}: the length prefix is cut short",
+                out.len()
+            ));
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        if len > TX_BYTES_MAX {
+            return Err(format!(
+                "item {}: {len} bytes, more than the {TX_BYTES_MAX} a transaction may have",
+                out.len()
+            ));
+        }
+        if tail.len() < len {
+            return Err(format!("item {}: the transaction is cut short", out.len()));
+        }
+        let (tx, tail) = tail.split_at(len);
+        out.push(tx);
+        rest = tail;
+    }
+    Ok(out)
+}
+
+/// Encodes a batch body for `POST /v1/txs`.
+pub fn join_batch<T: AsRef<[u8]>>(txs: &[T]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(txs.iter().map(|t| 4 + t.as_ref().len()).sum());
+    for t in txs {
+        v.extend_from_slice(&(t.as_ref().len() as u32).to_be_bytes());
+        v.extend_from_slice(t.as_ref());
+    }
+    v
+}
+
+/// `POST /v1/txs`: a batch. Nothing of a malformed batch is admitted.
+pub async fn post_txs(
+    State(s): State<Arc<ReadState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let live = match live_of(&s) {
+        Ok(l) => l.clone(),
+        Err(r) => return r,
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_error(e, BATCH_BYTES_MAX),
+    };
+    let forward = !headers.contains_key(FORWARDED_HEADER);
+    let st = s.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<Submitted>, String> {
+        let items = split_batch(&body)?;
+        let txs = items
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                SignedTx::decode(b)
+                    .map_err(|e| format!("item {i} is not a signed transaction: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(admit(&st, &live, txs, forward))
+    })
+    .await;
+    match result {
+        Ok(Ok(results)) => {
+            let any_busy = results.iter().any(|r| matches!(r, Submitted::Busy(_)));
+            let json: Vec<_> = results.iter().map(Submitted::json).collect();
+            let mut r = Json(serde_json::json!({ "results": json })).into_response();
+            if any_busy {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            r
+        }
+        Ok(Err(why)) => error(
+            StatusCode::BAD_REQUEST,
+            "malformed_batch",
+            &format!("The batch was refused and nothing of it admitted: {why}."),
+        ),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The node failed while admitting the batch.",
+        ),
+    }
+}
+
+/// The pending or rejected state of a transaction not (yet) committed.
+pub fn uncommitted_status(s: &ReadState, hash: &Hash) -> Option<serde_json::Value> {
+    let live = s.live.as_ref()?;
+    if live.mempool.lock().expect("mempool lock").contains(hash) {
+        return Some(serde_json::json!({"status": "pending"}));
+    }
+    let rejected = live.rejected.lock().expect("rejected lock");
+    rejected
+        .get(hash)
+        .map(|why| serde_json::json!({"status": "rejected", "message": why}))
+}
+
+/// `GET /v1/status`.
+pub async fn status(State(s): State<Arc<ReadState>>) -> Response {
+    let live = match live_of(&s) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let c = &live.counters;
+    Json(serde_json::json!({
+        "name": live.name,
+        "height": Counters::get(&c.height),
+        "log_size": Counters::get(&c.log_size),
+        "checkpoint_size": Counters::get(&c.checkpoint_size),
+        "mempool": live.mempool.lock().expect("mempool lock").len(),
+        "peers": Counters::get(&c.peers),
+    }))
+    .into_response()
+}
+
+/// `GET /metrics`, Prometheus text format.
+pub async fn metrics(State(s): State<Arc<ReadState>>) -> Response {
+    let live = match live_of(&s) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let c = &live.counters;
+    let mempool = live.mempool.lock().expect("mempool lock").len();
+    let mut out = String::new();
+    let mut put = |name: &str, kind: &str, help: &str, value: u64| {
+        out.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        ));
+    };
+    put(
+        "bansos_height",
+        "gauge",
+        "Last committed block height.",
+        Counters::get(&c.height),
+    );
+    put(
+        "bansos_log_size",
+        "gauge",
+        "Entries in the log.",
+        Counters::get(&c.log_size),
+    );
+    put(
+        "bansos_checkpoint_size",
+        "gauge",
+        "Tree size of the published quorum-signed checkpoint.",
+        Counters::get(&c.checkpoint_size),
+    );
+    put(
+        "bansos_mempool_txs",
+        "gauge",
+        "Transactions waiting in the mempool.",
+        mempool as u64,
+    );
+    put(
+        "bansos_peers",
+        "gauge",
+        "Connected consensus peers.",
+        Counters::get(&c.peers),
+    );
+    put(
+        "bansos_committed_txs_total",
+        "counter",
+        "Transactions committed since start (rate() gives tx/s).",
+        Counters::get(&c.committed_txs),
+    );
+    put(
+        "bansos_admitted_txs_total",
+        "counter",
+        "Transactions admitted to the mempool through this node since start.",
+        Counters::get(&c.admitted),
+    );
+    put(
+        "bansos_rejected_at_admission_total",
+        "counter",
+        "Transactions refused at admission since start.",
+        Counters::get(&c.rejected_at_admission),
+    );
+    put(
+        "bansos_rejected_in_blocks_total",
+        "counter",
+        "Transactions refused by the rules inside blocks since start.",
+        Counters::get(&c.rejected_in_blocks),
+    );
+    put(
+        "bansos_mempool_full_total",
+        "counter",
+        "Submissions refused because the mempool was full.",
+        Counters::get(&c.busy),
+    );
+    put(
+        "bansos_round_changes_total",
+        "counter",
+        "Consensus rounds above 0 started (a proposer was slow or down).",
+        Counters::get(&c.round_changes),
+    );
+    put(
+        "bansos_forward_dropped_total",
+        "counter",
+        "Transactions not forwarded because a peer's queue was full.",
+        Counters::get(&c.forward_dropped),
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        out,
+    )
+        .into_response()
+}
+
+/// Forwards transactions admitted here to one peer validator's API, in batches; a peer that is
+/// down loses nothing that matters (the transactions stay in this node's mempool and this node
+/// proposes them in its turn).
+pub fn forward_worker(peer: String, queue: Receiver<Vec<u8>>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{}/v1/txs", peer.trim_end_matches('/'));
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        std::thread::sleep(Duration::from_millis(10));
+        while batch.len() < 5000 {
+            match queue.try_recv() {
+                Ok(tx) => batch.push(tx),
+                Err(_) => break,
+            }
+        }
+        let body = join_batch(&batch);
+        let sent = agent
+            .post(&url)
+            .header(FORWARDED_HEADER, "1")
+            .header("content-type", "application/octet-stream")
+            .send(&body[..]);
+        match sent {
+            Ok(r) if r.status().is_success() => {}
+            Ok(r) => tracing::warn!(peer = %peer, status = %r.status(), "forwarding refused"),
+            Err(e) => {
+                tracing::debug!(peer = %peer, error = %e, "forwarding failed");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_and_refuse_damage() {
+        let txs = vec![vec![1u8, 2, 3], vec![], vec![9u8; 1000]];
+        let body = join_batch(&txs);
+        let back = split_batch(&body).unwrap();
+        assert_eq!(back, txs.iter().map(|t| t.as_slice()).collect::<Vec<_>>());
+        assert!(split_batch(&body[..body.len() - 1]).is_err());
+        assert!(split_batch(&body[..2]).is_err());
+        let mut big = Vec::new();
+        big.extend_from_slice(&(TX_BYTES_MAX as u32 + 1).to_be_bytes());
+        big.extend(vec![0u8; TX_BYTES_MAX + 1]);
+        assert!(split_batch(&big).unwrap_err().contains("more than"));
+        assert_eq!(split_batch(&[]).unwrap().len(), 0);
+    }
+}
