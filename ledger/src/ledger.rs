@@ -10,7 +10,7 @@ use bansos_verifier::note::{NoteSignature, SignerKey};
 use bansos_verifier::tile::TILE_WIDTH;
 
 use crate::log::{LogBatch, LogError, LogReader, LogWriter};
-use crate::rules::{Block, BlockError, BlockOutcome, apply_block};
+use crate::rules::{Block, BlockError, BlockOutcome, apply_block_prechecked};
 use crate::store::{DecidedRecord, LedgerStore, LogRead, StateDelta};
 
 /// Why a block could not be applied or the log replayed.
@@ -219,12 +219,22 @@ impl<S: LedgerStore> Ledger<S> {
     /// this way before voting, and commits it once decided with [`Ledger::commit_executed`]
     /// without running the rules (and their signature checks) a second time.
     pub fn execute(&self, block: &Block) -> Result<Executed, LedgerError<S::Error>> {
+        self.execute_prechecked(block, &|_| false)
+    }
+
+    /// [`Ledger::execute`], skipping the stateless checks of the transactions `prechecked` names
+    /// (see [`crate::rules::apply_block_prechecked`]).
+    pub fn execute_prechecked(
+        &self,
+        block: &Block,
+        prechecked: &dyn Fn(&Hash) -> bool,
+    ) -> Result<Executed, LedgerError<S::Error>> {
         let first_leaf = LeafIndex(self.writer.size().0);
         let view = self
             .store
             .view()
             .map_err(|e| LedgerError::Block(BlockError::Storage(e)))?;
-        let outcome = apply_block(&self.network, &view, first_leaf, block)?;
+        let outcome = apply_block_prechecked(&self.network, &view, first_leaf, block, prechecked)?;
         drop(view);
         let leaves: Vec<Vec<u8>> = outcome
             .accepted

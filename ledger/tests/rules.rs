@@ -818,3 +818,38 @@ fn rejections_say_what_is_wrong_without_personal_data() {
         "{msg}"
     );
 }
+
+#[test]
+fn prechecked_transactions_skip_only_the_stateless_checks() {
+    let mut w = World::new();
+    let g = w.allocation(1, "PKH", "2026Q4", 750_000, BRI);
+    let good = w.sign(KEMENSOS, TxBody::Allocation(g.allocation.clone()));
+    let g2 = w.allocation(2, "PKH", "2026Q4", 750_000, BRI);
+    let mut forged = w.sign(KEMENSOS, TxBody::Allocation(g2.allocation.clone()));
+    forged.signature[5] ^= 1;
+    let block = Block {
+        height: 1,
+        time: T0,
+        txs: vec![good.clone(), forged.clone()],
+    };
+    // Naming every transaction as prechecked gives the outcome of the full checks for the
+    // honestly prechecked one, and skips the signature check of the one it names wrongly: the
+    // caller's promise is what makes it safe.
+    let full = w.ledger.execute(&block).unwrap();
+    let good_hash = good.hash();
+    let only_good = w
+        .ledger
+        .execute_prechecked(&block, &|h| *h == good_hash)
+        .unwrap();
+    assert_eq!(full.outcome.accepted, only_good.outcome.accepted);
+    assert_eq!(full.outcome.rejected, only_good.outcome.rejected);
+    assert_eq!(full.root(), only_good.root());
+    assert_eq!(full.outcome.rejected.len(), 1);
+    let all = w.ledger.execute_prechecked(&block, &|_| true).unwrap();
+    assert_eq!(all.outcome.accepted.len(), 2, "the check was skipped");
+    // Nothing was written by executing.
+    assert_eq!(w.ledger.size().0, 0);
+    // Committing the executed block writes exactly what apply would.
+    let applied = w.ledger.commit_executed(full, None).unwrap();
+    assert_eq!(applied.size.0, 1);
+}

@@ -688,7 +688,12 @@ impl App {
             time: b.header.time,
             txs,
         };
-        let executed = self.ledger.execute(&block).map_err(|e| e.to_string())?;
+        let pool = &self.live.mempool;
+        let admitted = |h: &Hash| pool.lock().expect("mempool lock").contains(h);
+        let executed = self
+            .ledger
+            .execute_prechecked(&block, &admitted)
+            .map_err(|e| e.to_string())?;
         if let Some((_, r)) = executed
             .outcome
             .rejected
