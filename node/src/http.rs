@@ -320,8 +320,31 @@ async fn stats(State(s): State<Arc<ReadState>>) -> Response {
     }
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// Seconds without a committed block after which a validator reports itself unhealthy.
+pub const STALLED_AFTER_SECS: u64 = 30;
+
+/// `ok`, or 503 when a validator's consensus has not committed a block for
+/// [`STALLED_AFTER_SECS`] (it lost its peers, or the engine stopped on purpose after a safety
+/// failure: see docs/OPERATIONS.md).
+async fn healthz(State(s): State<Arc<ReadState>>) -> Response {
+    if let Some(live) = &s.live {
+        let last = crate::live::Counters::get(&live.counters.last_commit_unix);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if now.saturating_sub(last) > STALLED_AFTER_SECS {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "consensus_stalled",
+                &format!(
+                    "This validator has not committed a block for {} s; see its log.",
+                    now.saturating_sub(last)
+                ),
+            );
+        }
+    }
+    "ok\n".into_response()
 }
 
 /// The read API's routes.

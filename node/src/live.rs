@@ -63,6 +63,8 @@ pub struct Counters {
     pub round_changes: AtomicU64,
     /// Forwarded transactions dropped because a peer's queue was full.
     pub forward_dropped: AtomicU64,
+    /// Unix time of the last committed block (or of the start).
+    pub last_commit_unix: AtomicU64,
 }
 
 impl Counters {

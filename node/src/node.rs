@@ -147,6 +147,13 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         forward,
     });
     Counters::set(&live.counters.height, store.height()?);
+    Counters::set(
+        &live.counters.last_commit_unix,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
     Counters::set(&live.counters.log_size, ledger.size().0);
     Counters::set(&live.counters.checkpoint_size, published.size.0);
     let published = Arc::new(RwLock::new(published));

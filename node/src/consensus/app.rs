@@ -865,6 +865,7 @@ impl App {
         }
         let c = &self.live.counters;
         Counters::set(&c.height, h.0);
+        Counters::set(&c.last_commit_unix, unix_now());
         Counters::set(&c.log_size, applied.size.0);
         Counters::add(&c.committed_txs, applied.outcome.accepted.len() as u64);
         Counters::add(&c.rejected_in_blocks, applied.outcome.rejected.len() as u64);
