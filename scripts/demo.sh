@@ -1,30 +1,51 @@
 #!/usr/bin/env bash
-# The README's main command: builds everything, makes a sample log of demo data on disk
-# (the validator network replaces this with a live 4-validator testnet, issue #3), serves it
-# on 127.0.0.1 with bansos-node, audits it with bansos-verify as a journalist would, and checks
-# one recipient's offline proof bundle. Stops the server on exit.
-#   DEMO_DIR (default ./demo), DEMO_ALLOCATIONS (default 20000).
+# The README's main command: builds everything and brings up a live testnet of four validators
+# (Kemensos, Kemenkeu, BRI, PT Pos) as separate bansos-node processes on 127.0.0.1, agreeing by
+# Malachite consensus; submits demo transactions (allocations over the real kabupaten/kota codes
+# in proportion to population, claims, returns, revocations) and waits until every validator has
+# committed them. Meanwhile an auditor audits every validator's log with bansos-verify, as a
+# journalist would, against a checkpoint signed by 3 of the 4 validators. The testnet stays in
+# the foreground until Ctrl-C, which stops every validator.
+#   DEMO_DIR (default ./demo), DEMO_TXS (default 2000), DEMO_BASE_PORT (default 8700: HTTP on
+#   8700-8703, peer-to-peer on 8800-8803).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEMO_DIR=${DEMO_DIR:-demo}
-DEMO_ALLOCATIONS=${DEMO_ALLOCATIONS:-20000}
+DEMO_TXS=${DEMO_TXS:-2000}
+DEMO_BASE_PORT=${DEMO_BASE_PORT:-8700}
 
-cargo build --release --locked -p bansos-testnet -p bansos-node -p bansos-verify
+# bansos-testnet finds bansos-node next to itself, so both are built into target/release.
+cargo build --release --locked -p bansos-node -p bansos-testnet -p bansos-verify
 BIN=${CARGO_TARGET_DIR:-target}/release
 
+if [ -f "$DEMO_DIR/testnet.json" ]; then
+    # A testnet left running by an earlier demo is stopped first (its pids are checked).
+    "$BIN/bansos-testnet" down --dir "$DEMO_DIR" >/dev/null 2>&1 || true
+fi
 rm -rf "$DEMO_DIR"
-"$BIN/bansos-testnet" sample --dir "$DEMO_DIR" --allocations "$DEMO_ALLOCATIONS"
 
-"$BIN/bansos-node" serve-log --dir "$DEMO_DIR" --listen 127.0.0.1:0 --url-file "$DEMO_DIR/url" &
-NODE_PID=$!
-trap 'kill $NODE_PID 2>/dev/null || true; wait $NODE_PID 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do [ -s "$DEMO_DIR/url" ] && break; sleep 0.1; done
-URL=$(cat "$DEMO_DIR/url")
+# The auditor: once the demo is committed (demo-receipts.txt is written last), audit each
+# validator's whole log from its public checkpoint, tiles and entry bundles.
+audit() {
+    for _ in $(seq 1 600); do
+        [ -s "$DEMO_DIR/demo-receipts.txt" ] && break
+        sleep 0.5
+    done
+    [ -s "$DEMO_DIR/demo-receipts.txt" ] || return 0
+    sleep 1
+    for url in $(grep -o '"http": *"[^"]*"' "$DEMO_DIR/testnet.json" | cut -d'"' -f4); do
+        if out=$("$BIN/bansos-verify" log --url "$url" --keys-file "$DEMO_DIR/vkeys.txt" --quorum 3 2>&1); then
+            echo "== audit of $url (quorum 3 of the 4 validator keys): $(echo "$out" | tail -n 1)"
+        else
+            echo "== audit of $url FAILED:"
+            echo "$out" | tail -n 5
+        fi
+    done
+    echo "== receipts of a few synthetic recipients: $DEMO_DIR/demo-receipts.txt; Ctrl-C stops the testnet"
+}
+audit &
+AUDITOR=$!
+trap 'kill $AUDITOR 2>/dev/null || true' EXIT
 
-echo "== auditing the whole log at $URL (quorum 3 of the 4 validator keys)"
-"$BIN/bansos-verify" log --url "$URL" --keys-file "$DEMO_DIR/vkeys.txt" --quorum 3
-
-PROOF=$(ls "$DEMO_DIR"/proofs/*.tlog-proof | head -n 1)
-echo "== verifying a recipient's offline proof bundle $PROOF"
-"$BIN/bansos-verify" proof "$PROOF" --keys-file "$DEMO_DIR/vkeys.txt" --quorum 3
-echo "== done: the sample log is in $DEMO_DIR (receipts of a few synthetic recipients in $DEMO_DIR/demo-receipts.txt)"
+cargo run --release --locked -q -p bansos-testnet -- up --validators 4 --dir "$DEMO_DIR" \
+    --base-port "$DEMO_BASE_PORT" --demo "$DEMO_TXS"

@@ -1,6 +1,8 @@
-//! The validator daemon of Bansos Ledger. Consensus, the mempool and the write API arrive with
-//! the validator network (issue #3); what exists today is the public read API ([`http`]):
-//! `/checkpoint` and the C2SP tlog-tiles paths, served from a redb store.
+//! The validator daemon of Bansos Ledger: Malachite consensus behind one module
+//! ([`consensus`]), the node's start-up and configuration ([`node`]), the public read API
+//! ([`http`]: `/checkpoint`, the C2SP tlog-tiles paths, proofs, allocations, stats) and the
+//! write API ([`write`]: transactions, status, metrics) over a redb store, and the state the
+//! consensus loop and the API share ([`live`]).
 //!
 //! The daemon owns I/O (sockets, files, signals); every rule it applies and every byte format it
 //! serves comes from `bansos-ledger` and `bansos-verifier`.

@@ -137,14 +137,12 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> V
     out
 }
 
-fn live_of(s: &ReadState) -> Result<&Arc<Live>, Response> {
-    s.live.as_ref().ok_or_else(|| {
-        error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "read_only",
-            "This server only serves a stored log; submit transactions to a validator.",
-        )
-    })
+fn read_only() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "read_only",
+        "This server only serves a stored log; submit transactions to a validator.",
+    )
 }
 
 fn body_error(e: BytesRejection, max: usize) -> Response {
@@ -169,9 +167,8 @@ pub async fn post_tx(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let live = match live_of(&s) {
-        Ok(l) => l.clone(),
-        Err(r) => return r,
+    let Some(live) = s.live.clone() else {
+        return read_only();
     };
     let body = match body {
         Ok(b) => b,
@@ -281,9 +278,8 @@ pub async fn post_txs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let live = match live_of(&s) {
-        Ok(l) => l.clone(),
-        Err(r) => return r,
+    let Some(live) = s.live.clone() else {
+        return read_only();
     };
     let body = match body {
         Ok(b) => b,
@@ -342,9 +338,8 @@ pub fn uncommitted_status(s: &ReadState, hash: &Hash) -> Option<serde_json::Valu
 
 /// `GET /v1/status`.
 pub async fn status(State(s): State<Arc<ReadState>>) -> Response {
-    let live = match live_of(&s) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(live) = &s.live else {
+        return read_only();
     };
     let c = &live.counters;
     Json(serde_json::json!({
@@ -360,9 +355,8 @@ pub async fn status(State(s): State<Arc<ReadState>>) -> Response {
 
 /// `GET /metrics`, Prometheus text format.
 pub async fn metrics(State(s): State<Arc<ReadState>>) -> Response {
-    let live = match live_of(&s) {
-        Ok(l) => l,
-        Err(r) => return r,
+    let Some(live) = &s.live else {
+        return read_only();
     };
     let c = &live.counters;
     let mempool = live.mempool.lock().expect("mempool lock").len();

@@ -1,20 +1,30 @@
-//! `bansos-testnet`: local Bansos Ledger networks with demo data. Until the validator network
-//! lands (issue #3) it builds a sample log on disk (`sample`) that `bansos-node serve-log`
-//! serves and `bansos-verify` audits.
+//! `bansos-testnet`: local Bansos Ledger networks with demo data. `up` starts a live testnet of
+//! `bansos-node` validators on 127.0.0.1 (Malachite consensus between separate processes),
+//! `down`/`stop`/`start` manage its processes, `load` measures it; `sample` builds a log on disk
+//! without consensus, for `bansos-node serve-log`.
 
-use std::io::Write as _;
+mod api;
+mod files;
+mod load;
+mod network;
+mod process;
+
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bansos_ledger::Ledger;
 use bansos_ledger::store::StateRead;
 use bansos_store::RedbStore;
 use bansos_testnet::demo;
+use bansos_testnet::stats::Rate;
 use bansos_verifier::entry::Leaf;
 use bansos_verifier::note::{NoteSignature, SignerKey};
 use bansos_verifier::tlog_proof::TlogProof;
 use clap::{Parser, Subcommand};
+
+use crate::files::write_private;
 
 #[derive(Parser)]
 #[command(
@@ -29,7 +39,164 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build a sample log on disk: a demo genesis of four members (Kemensos, Kemenkeu, BRI,
+    /// Start a live testnet: one bansos-node validator process per member on 127.0.0.1
+    ///
+    /// Makes a demo genesis with fresh keys (Kemensos, Kemenkeu, BRI, PT Pos; with --validators
+    /// 5 to 8 also BNI, Mandiri, BTN, BSI, every member a validator of voting power 1), starts
+    /// `bansos-node --config DIR/<name>/node.toml` for each, waits until every validator answers
+    /// /healthz and has decided a block, optionally submits demo transactions and waits until
+    /// every validator has committed them, then prints the URLs.
+    ///
+    /// Ports: validator i (in the order above) serves HTTP on 127.0.0.1:<base-port + i> and
+    /// peer-to-peer on 127.0.0.1:<base-port + 100 + i>.
+    ///
+    /// Writes, into DIR (which must not exist or be empty):
+    ///   genesis.json, vkeys.txt   the network and each validator's C2SP note verifier key
+    ///   keys/<name>.key           each member's private key (PRIVATE+KEY+... as bansos-genesis
+    ///                             writes it, mode 0600); keys/<ministry>.dedup-key likewise
+    ///   <name>/node.toml          the validator's configuration; <name>/data/ its ledger;
+    ///                             <name>/node.log its stdout and stderr
+    ///   testnet.json              {"quorum", "vkeys", "nodes": [{"name", "http", "p2p", "pid",
+    ///                             "data_dir", "config", "log"}], "genesis", "network_id",
+    ///                             "node_bin"}, read by down/stop/start/load and by tests
+    ///   demo-receipts.txt         with --demo: receipt codes of a few demo allocations, each
+    ///                             with the SYNTHETIC NIK it opens with
+    ///
+    /// The bansos-node executable is $BANSOS_NODE_BIN, or bansos-node next to this executable
+    /// (`cargo build --release -p bansos-node -p bansos-testnet` puts both in target/release).
+    ///
+    /// Without --detach it stays in the foreground and stops every validator on Ctrl-C or
+    /// SIGTERM (a second Ctrl-C kills them at once). With --detach it returns once the testnet
+    /// is ready and leaves the validators running in their own process groups; stop them with
+    /// `bansos-testnet down --dir DIR`. If start-up fails the validators are stopped and DIR is
+    /// kept with their logs.
+    #[command(verbatim_doc_comment)]
+    Up {
+        /// Number of validators, 4 to 8 (see above for who they are).
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Directory of the testnet; it must not exist or be empty.
+        #[arg(long)]
+        dir: PathBuf,
+        /// First HTTP port; peer-to-peer ports start 100 above.
+        #[arg(long, default_value_t = 8700)]
+        base_port: u16,
+        /// Demo transactions to submit once the network is up: the BLT program registration
+        /// (PKH and SEMBAKO are in the genesis), then allocations over the real kabupaten/kota
+        /// codes in proportion to population, and claims, returns and revocations of most of
+        /// them; exactly N in all, 0 for none.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        demo: usize,
+        /// Return once the testnet is ready and leave the validators running.
+        #[arg(long)]
+        detach: bool,
+        /// Seed of the keys and demo data, for a reproducible genesis [default: random,
+        /// printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Seconds to wait for every validator to decide its first block, and, while
+        /// committing the demo, for the log to grow.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+        /// Seconds between SIGTERM and SIGKILL when stopping validators.
+        #[arg(long, alias = "grace", value_name = "SECONDS", default_value_t = 10)]
+        grace_secs: u64,
+    },
+    /// Stop every validator of a testnet (SIGTERM, then SIGKILL after the grace time)
+    ///
+    /// Uses the pids in DIR/testnet.json; a pid that is no longer that validator's bansos-node
+    /// (checked in /proc) is left alone. DIR is kept: `start` brings validators back.
+    Down {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Seconds between SIGTERM and SIGKILL.
+        #[arg(long, alias = "grace", value_name = "SECONDS", default_value_t = 10)]
+        grace_secs: u64,
+    },
+    /// Stop one validator (SIGTERM, or SIGKILL with --kill)
+    ///
+    /// SIGTERM, then SIGKILL if it still runs after the grace time; with --kill, SIGKILL at
+    /// once, to test crash recovery. A pid in testnet.json that is no longer that validator's
+    /// bansos-node is left alone.
+    Stop {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The validator's member name, e.g. bri.
+        #[arg(long, value_name = "NAME")]
+        node: String,
+        /// SIGKILL at once (kill -9): the validator gets no chance to shut down cleanly.
+        #[arg(long)]
+        kill: bool,
+        /// Seconds between SIGTERM and SIGKILL.
+        #[arg(long, alias = "grace", value_name = "SECONDS", default_value_t = 10)]
+        grace_secs: u64,
+    },
+    /// Start one stopped validator again, with the same node.toml and data directory
+    ///
+    /// Its output is appended to DIR/<name>/node.log, its new pid recorded in testnet.json,
+    /// and the command returns once the validator answers HTTP. It catches up with the others
+    /// by itself; this command does not wait for that. The validator runs in its own process
+    /// group and outlives this command. The executable is $BANSOS_NODE_BIN if set, else the one
+    /// `up` used (node_bin in testnet.json).
+    Start {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The validator's member name, e.g. bri.
+        #[arg(long, value_name = "NAME")]
+        node: String,
+        /// Seconds to wait for its HTTP API to answer.
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+    },
+    /// Offer signed allocations and claims to a running testnet and measure what it commits
+    ///
+    /// Allocations are signed with the issuing ministries' keys from DIR/keys (programs of the
+    /// genesis, synthetic NIKs unique to the run, amounts within each program's rule); claims,
+    /// by the allocation's payer, are of allocations this run saw committed. Batches go by
+    /// POST /v1/txs round-robin over every validator; "busy" transactions are sent again in a
+    /// later batch, and a batch a validator cannot take (e.g. while it is stopped) goes to the
+    /// next one.
+    ///
+    /// Reports, over the window of --duration seconds: transactions submitted (accepted by the
+    /// API); committed, from the growth of one validator's log_size (anything else submitted
+    /// meanwhile counts too), and committed tx/s; rejections (on submission, and when
+    /// committed among the followed transactions); commit latency p50/p99/max, from sending a
+    /// batch to the first GET /v1/tx/<hash> of its last accepted transaction that answers
+    /// committed (polled every 50 ms, so up to 50 ms late).
+    /// Followed transactions still pending after the window are given --drain-secs more.
+    /// Prints a table and writes DIR/load-<UTC time>.json. Ctrl-C ends the window early.
+    #[command(verbatim_doc_comment)]
+    Load {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Offered transactions per second, or `max` for as fast as the validators take them.
+        #[arg(long, value_name = "R|max")]
+        rate: Rate,
+        /// Length of the measured window, seconds.
+        #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+        duration: u64,
+        /// Transactions per POST /v1/txs, 1 to 10000 [default: rate/10 up to 1000 (about ten
+        /// batches a second), 1000 for max].
+        #[arg(long, value_name = "B")]
+        batch: Option<usize>,
+        /// Share of claims among the transactions (the rest are allocations), while enough
+        /// committed allocations wait to be claimed; 0 up to (not including) 1.
+        #[arg(long, value_name = "F", default_value_t = 0.4)]
+        claims_ratio: f64,
+        /// Concurrent submitters, 1 to 64 [default: one per validator; at least 4 for max].
+        #[arg(long)]
+        submitters: Option<usize>,
+        /// Seconds to keep following transactions after the window.
+        #[arg(long, default_value_t = 30)]
+        drain_secs: u64,
+    },
+    /// Build a sample log on disk, without consensus, for `bansos-node serve-log`
+    ///
+    /// A demo genesis of four members (Kemensos, Kemenkeu, BRI,
     /// PT Pos) with fresh keys, programs, allocations over the real kabupaten/kota codes in
     /// proportion to population, claims, returns and revocations, applied block by block through
     /// the ledger rules into DIR/ledger.redb, and a checkpoint signed by all four validators.
@@ -38,6 +205,7 @@ enum Command {
     /// DIR/keys/<member>.key (PRIVATE+KEY+... as bansos-genesis writes them, mode 0600), DIR/ledger.redb, DIR/checkpoint,
     /// DIR/proofs/<leaf>.tlog-proof (offline proofs of a few allocations) and
     /// DIR/demo-receipts.txt (their receipt codes with the synthetic NIKs).
+    /// No consensus runs: serve it with `bansos-node serve-log --dir DIR`.
     Sample {
         /// Directory to create; it must not exist yet or be empty.
         #[arg(long)]
@@ -54,8 +222,66 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Up {
+            validators,
+            dir,
+            base_port,
+            demo,
+            detach,
+            seed,
+            timeout_secs,
+            grace_secs,
+        } => network::up(network::UpArgs {
+            validators,
+            dir,
+            base_port,
+            demo,
+            detach,
+            seed,
+            timeout: Duration::from_secs(timeout_secs),
+            grace: Duration::from_secs(grace_secs),
+        }),
+        Command::Down { dir, grace_secs } => network::down(&dir, Duration::from_secs(grace_secs)),
+        Command::Stop {
+            dir,
+            node,
+            kill,
+            grace_secs,
+        } => network::stop(&dir, &node, kill, Duration::from_secs(grace_secs)),
+        Command::Start {
+            dir,
+            node,
+            timeout_secs,
+        } => network::start(&dir, &node, Duration::from_secs(timeout_secs)),
+        Command::Load {
+            dir,
+            rate,
+            duration,
+            batch,
+            claims_ratio,
+            submitters,
+            drain_secs,
+        } => load::load(load::LoadArgs {
+            dir,
+            rate,
+            duration: Duration::from_secs(duration),
+            batch,
+            claims_ratio,
+            submitters,
+            drain: Duration::from_secs(drain_secs),
+        }),
         Command::Sample {
             dir,
             allocations,
@@ -63,18 +289,6 @@ fn main() -> anyhow::Result<()> {
             proofs,
         } => sample(&dir, allocations, seed, proofs),
     }
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(contents)?;
-    Ok(())
 }
 
 fn sample(dir: &Path, allocations: usize, seed: u64, proofs: usize) -> anyhow::Result<()> {

@@ -1,0 +1,490 @@
+//! The validator network end to end: four real `bansos-node` processes started by
+//! `bansos-testnet up` on 127.0.0.1, Malachite consensus between them, real redb stores.
+//!
+//! One test walks through the scenarios in order (a testnet takes seconds to start):
+//! every node serves the same roots; bad transactions are refused with a clear error and leave
+//! no entry; a validator killed with SIGKILL under load restarts and converges to the identical
+//! log; a validator whose data is wiped catches up from genesis; a key outside genesis cannot
+//! run a validator and a node of another genesis cannot even talk to this network;
+//! `bansos-verify log --quorum 3` passes against every node with every validator key.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bansos_tests::{Running, binary};
+use bansos_verifier::entry::{
+    Allocation, AllocationId, Channel, Claim, MemberId, Period, ProgramCode, RegionCode, Rupiah,
+    SignedTx, TxBody,
+};
+use bansos_verifier::hash::Hash;
+use bansos_verifier::note::SignerKey;
+use serde_json::Value;
+
+/// Stops the testnet when dropped, so a failing test leaves nothing running.
+struct Testnet {
+    dir: PathBuf,
+    info: Value,
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        let _ = Command::new(binary("bansos-testnet"))
+            .args(["down", "--grace", "3", "--dir"])
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Testnet {
+    fn up(dir: &Path, base_port: u16, demo: usize) -> Testnet {
+        let out = Command::new(binary("bansos-testnet"))
+            .args(["up", "--validators", "4", "--detach", "--seed", "7"])
+            .args(["--base-port", &base_port.to_string()])
+            .args(["--demo", &demo.to_string()])
+            .arg("--dir")
+            .arg(dir)
+            .env("BANSOS_NODE_BIN", binary("bansos-node"))
+            .output()
+            .expect("running bansos-testnet up");
+        let mut t = Testnet {
+            dir: dir.to_path_buf(),
+            info: Value::Null,
+        };
+        assert!(
+            out.status.success(),
+            "bansos-testnet up failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t.reload();
+        t
+    }
+
+    fn reload(&mut self) {
+        let text = std::fs::read_to_string(self.dir.join("testnet.json")).expect("testnet.json");
+        self.info = serde_json::from_str(&text).expect("testnet.json is JSON");
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.info["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .map(|n| n["http"].as_str().expect("http").to_string())
+            .collect()
+    }
+
+    fn url(&self, name: &str) -> String {
+        self.info["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .find(|n| n["name"] == name)
+            .map(|n| n["http"].as_str().expect("http").to_string())
+            .expect("node by name")
+    }
+
+    fn testnet(&self, args: &[&str]) {
+        let out = Command::new(binary("bansos-testnet"))
+            .args(args)
+            .arg("--dir")
+            .arg(&self.dir)
+            .output()
+            .expect("running bansos-testnet");
+        assert!(
+            out.status.success(),
+            "bansos-testnet {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn key(&self, name: &str) -> SignerKey {
+        let text =
+            std::fs::read_to_string(self.dir.join("keys").join(format!("{name}.key"))).unwrap();
+        SignerKey::parse(text.trim()).expect("key file")
+    }
+
+    fn network_id(&self) -> bansos_verifier::entry::NetworkId {
+        let bytes = std::fs::read(self.dir.join("genesis.json")).unwrap();
+        bansos_verifier::entry::NetworkId(Hash::digest(&bytes).0)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn get(url: &str) -> (u16, Value) {
+    let mut r = agent().get(url).call().expect("GET");
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn post(url: &str, body: &[u8]) -> (u16, Value, Option<String>) {
+    let mut r = agent()
+        .post(url)
+        .header("content-type", "application/octet-stream")
+        .send(body)
+        .expect("POST");
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::Null),
+        retry,
+    )
+}
+
+fn status(url: &str) -> Value {
+    get(&format!("{url}/v1/status")).1
+}
+
+fn log_size(url: &str) -> u64 {
+    status(url)["log_size"].as_u64().unwrap_or(0)
+}
+
+fn height(url: &str) -> u64 {
+    status(url)["height"].as_u64().unwrap_or(0)
+}
+
+/// Waits until `f` holds, or fails with `what`.
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {secs} s waiting for: {what}");
+}
+
+/// Root of the log at `size` as a node computes it (from its proof endpoint).
+fn root_at(url: &str, size: u64) -> String {
+    let (code, v) = get(&format!("{url}/v1/proof/inclusion?index=0&size={size}"));
+    assert_eq!(code, 200, "{url} root at {size}: {v}");
+    v["root"].as_str().expect("root").to_string()
+}
+
+/// Waits until every node has the same log size and published checkpoint size, then checks
+/// that every node gives the same root at several sizes up to it.
+fn assert_converged(net: &Testnet, secs: u64) -> u64 {
+    let urls = net.urls();
+    let mut size = 0;
+    wait_for(
+        "every node at the same log and checkpoint size",
+        secs,
+        || {
+            let sizes: Vec<(u64, u64)> = urls
+                .iter()
+                .map(|u| {
+                    let s = status(u);
+                    (
+                        s["log_size"].as_u64().unwrap_or(u64::MAX),
+                        s["checkpoint_size"].as_u64().unwrap_or(u64::MAX),
+                    )
+                })
+                .collect();
+            size = sizes[0].0;
+            sizes.iter().all(|s| *s == sizes[0]) && sizes[0].0 == sizes[0].1
+        },
+    );
+    if size > 0 {
+        for probe in [1, size / 3 + 1, size / 2 + 1, size] {
+            let roots: Vec<String> = urls.iter().map(|u| root_at(u, probe)).collect();
+            assert!(
+                roots.iter().all(|r| r == &roots[0]),
+                "nodes disagree on the root at size {probe}: {roots:?}"
+            );
+        }
+    }
+    size
+}
+
+fn verify_all(net: &Testnet) {
+    let vkeys = std::fs::read_to_string(net.dir.join("vkeys.txt")).unwrap();
+    let keys: Vec<&str> = vkeys.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(keys.len(), 4);
+    for url in net.urls() {
+        let mut cmd = Command::new(binary("bansos-verify"));
+        cmd.args(["log", "--url", &url, "--quorum", "3"]);
+        for k in &keys {
+            cmd.args(["--key", k]);
+        }
+        let out = cmd.output().expect("running bansos-verify");
+        assert!(
+            out.status.success(),
+            "bansos-verify log against {url} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+const KEMENSOS: MemberId = MemberId(0);
+const BRI: MemberId = MemberId(2);
+
+fn allocation(id: u8, amount: u64) -> Allocation {
+    Allocation {
+        id: AllocationId([id; 16]),
+        program: ProgramCode::new("SEMBAKO").unwrap(),
+        period: Period::new("2026-11").unwrap(),
+        region: RegionCode::new(3171).unwrap(),
+        amount: Rupiah(amount),
+        payer: BRI,
+        beneficiary_commitment: Hash([id; 32]),
+        dedup_tag: Hash([id.wrapping_add(100); 32]),
+        claim_lock: bansos_verifier::commitment::claim_lock(&[id; 16]),
+        expires_at: 4_000_000_000,
+    }
+}
+
+fn claim(id: u8, amount: u64, at: u64) -> Claim {
+    Claim {
+        allocation: AllocationId([id; 16]),
+        amount: Rupiah(amount),
+        channel: Channel::BankTeller,
+        region: RegionCode::new(3171).unwrap(),
+        outlet: [1; 16],
+        claim_secret: [id; 16],
+        claimed_at: at,
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Submits a transaction to `url` and waits until some node reports it committed or rejected.
+fn submit_and_settle(url: &str, tx: &SignedTx) -> Value {
+    let (code, v, _) = post(&format!("{url}/v1/tx"), &tx.encode());
+    assert!(code == 202 || code == 200, "submitting: {code} {v}");
+    let hash = tx.hash().to_hex();
+    let mut last = Value::Null;
+    wait_for("the transaction to be committed or rejected", 30, || {
+        last = get(&format!("{url}/v1/tx/{hash}")).1;
+        last["status"] == "committed" || last["status"] == "rejected"
+    });
+    last
+}
+
+#[test]
+fn four_validators_commit_recover_and_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let net = Testnet::up(&dir, 18_700, 300);
+    let urls = net.urls();
+    assert_eq!(urls.len(), 4);
+
+    // The demo committed on every node; all serve the same roots.
+    let size = assert_converged(&net, 60);
+    assert!(size >= 200, "the demo's entries are in the log: {size}");
+    let checkpoint = agent()
+        .get(&format!("{}/checkpoint", urls[1]))
+        .call()
+        .unwrap();
+    assert_eq!(checkpoint.status().as_u16(), 200);
+
+    // Bad transactions: each refused with a clear error, none leaves an entry.
+    let id = net.network_id();
+    let kemensos = net.key("kemensos");
+    let bri = net.key("bri");
+    let pos = net.key("pos");
+    let before = log_size(&urls[0]);
+    let alloc = SignedTx::sign(
+        &id,
+        KEMENSOS,
+        TxBody::Allocation(allocation(201, 200_000)),
+        kemensos.signing_key(),
+    )
+    .unwrap();
+    assert_eq!(submit_and_settle(&urls[0], &alloc)["status"], "committed");
+    let first_claim = SignedTx::sign(
+        &id,
+        BRI,
+        TxBody::Claim(claim(201, 200_000, now())),
+        bri.signing_key(),
+    )
+    .unwrap();
+    assert_eq!(
+        submit_and_settle(&urls[1], &first_claim)["status"],
+        "committed"
+    );
+    // A second claim of the same allocation (a different transaction).
+    let double = SignedTx::sign(
+        &id,
+        BRI,
+        TxBody::Claim(claim(201, 200_000, now() + 1)),
+        bri.signing_key(),
+    )
+    .unwrap();
+    let v = submit_and_settle(&urls[2], &double);
+    assert_eq!(v["status"], "rejected", "double claim: {v}");
+    assert!(!v["message"].as_str().unwrap().is_empty());
+    // An over-claim: more than allocated.
+    let alloc2 = SignedTx::sign(
+        &id,
+        KEMENSOS,
+        TxBody::Allocation(allocation(202, 200_000)),
+        kemensos.signing_key(),
+    )
+    .unwrap();
+    assert_eq!(submit_and_settle(&urls[0], &alloc2)["status"], "committed");
+    let over = SignedTx::sign(
+        &id,
+        BRI,
+        TxBody::Claim(claim(202, 900_000, now())),
+        bri.signing_key(),
+    )
+    .unwrap();
+    let v = submit_and_settle(&urls[3], &over);
+    assert_eq!(v["status"], "rejected", "over-claim: {v}");
+    // A bank may not allocate.
+    let wrong_role = SignedTx::sign(
+        &id,
+        MemberId(3),
+        TxBody::Allocation(allocation(203, 200_000)),
+        pos.signing_key(),
+    )
+    .unwrap();
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[0]), &wrong_role.encode());
+    assert_eq!(code, 422, "wrong role: {v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("may not"),
+        "{v}"
+    );
+    // A bad signature (one bit of the signature flipped).
+    let mut bad = alloc.encode();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[1]), &bad);
+    assert_eq!(code, 422, "bad signature: {v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("signature"),
+        "{v}"
+    );
+    // Malformed bytes.
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[2]), b"not a transaction");
+    assert_eq!(code, 400, "malformed: {v}");
+    assert_eq!(v["error"]["code"], "malformed_tx");
+    // An oversized body.
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[3]), &vec![0u8; 2 * 1024 * 1024]);
+    assert_eq!(code, 413, "oversized: {v}");
+    // A malformed batch admits nothing of it.
+    let mut batch = 4u32.to_be_bytes().to_vec();
+    batch.extend_from_slice(b"junk");
+    let (code, v, _) = post(&format!("{}/v1/txs", urls[0]), &batch);
+    assert_eq!(code, 400, "malformed batch: {v}");
+    // An identical resubmission is idempotent.
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[2]), &alloc.encode());
+    assert_eq!(code, 200, "resubmitting a committed transaction: {v}");
+    assert_eq!(v["status"], "committed");
+    // Exactly the three good transactions were added, everywhere.
+    let after = assert_converged(&net, 30);
+    assert_eq!(
+        after,
+        before + 3,
+        "only the valid transactions left entries"
+    );
+    for tx in [&double, &over, &wrong_role] {
+        let (code, v) = get(&format!("{}/v1/tx/{}", urls[0], tx.hash().to_hex()));
+        assert!(
+            v["status"] != "committed",
+            "a refused transaction was committed: {code} {v}"
+        );
+    }
+
+    // SIGKILL one validator under load: the others keep committing; it converges.
+    let mut load = Running(
+        Command::new(binary("bansos-testnet"))
+            .args(["load", "--rate", "300", "--duration", "12", "--dir"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    net.testnet(&["stop", "--kill", "--node", "pos"]);
+    let h = height(&urls[0]);
+    let s = log_size(&urls[0]);
+    wait_for("the three live validators to keep committing", 30, || {
+        height(&urls[0]) > h + 3 && log_size(&urls[1]) > s
+    });
+    net.testnet(&["start", "--node", "pos"]);
+    let _ = load.0.wait();
+    let mut net = net;
+    net.reload();
+    assert_converged(&net, 90);
+
+    // A validator whose data is gone catches up from genesis to the identical log.
+    net.testnet(&["stop", "--kill", "--node", "bri"]);
+    let bri_dir = PathBuf::from(
+        net.info["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == "bri")
+            .unwrap()["data_dir"]
+            .as_str()
+            .unwrap(),
+    );
+    std::fs::remove_dir_all(&bri_dir).unwrap();
+    net.testnet(&["start", "--node", "bri"]);
+    net.reload();
+    let bri_url = net.url("bri");
+    wait_for("the wiped validator to answer", 30, || {
+        log_size(&bri_url) < u64::MAX
+    });
+    assert_converged(&net, 120);
+
+    // A key outside genesis cannot run a validator of this network.
+    let outsider_dir = tmp.path().join("outsider");
+    std::fs::create_dir_all(&outsider_dir).unwrap();
+    let outsider_key = SignerKey::new(
+        "outsider",
+        ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]),
+    );
+    std::fs::write(
+        outsider_dir.join("outsider.key"),
+        outsider_key.to_secret_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        outsider_dir.join("node.toml"),
+        format!(
+            "genesis = {:?}\nkey = \"outsider.key\"\ndata_dir = \"data\"\nhttp_listen = \"127.0.0.1:0\"\np2p_listen = \"/ip4/127.0.0.1/tcp/18899\"\n",
+            dir.join("genesis.json")
+        ),
+    )
+    .unwrap();
+    let out = Command::new(binary("bansos-node"))
+        .arg("--config")
+        .arg(outsider_dir.join("node.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not the key of any member"), "{err}");
+
+    // Every node's checkpoint verifies with every validator key and a quorum of 3.
+    verify_all(&net);
+}
