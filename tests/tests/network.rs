@@ -385,9 +385,13 @@ fn four_validators_commit_recover_and_refuse() {
     let (code, v, _) = post(&format!("{}/v1/tx", urls[2]), b"not a transaction");
     assert_eq!(code, 400, "malformed: {v}");
     assert_eq!(v["error"]["code"], "malformed_tx");
-    // An oversized body.
-    let (code, v, _) = post(&format!("{}/v1/tx", urls[3]), &vec![0u8; 2 * 1024 * 1024]);
+    // Oversized bodies: beyond a transaction's size, and beyond the endpoint's body limit.
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[3]), &vec![0u8; 2000]);
     assert_eq!(code, 413, "oversized: {v}");
+    assert_eq!(v["error"]["code"], "tx_too_large");
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[3]), &vec![0u8; 100_000]);
+    assert_eq!(code, 413, "oversized: {v}");
+    assert_eq!(v["error"]["code"], "body_too_large");
     // A malformed batch admits nothing of it.
     let mut batch = 4u32.to_be_bytes().to_vec();
     batch.extend_from_slice(b"junk");
