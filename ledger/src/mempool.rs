@@ -69,6 +69,12 @@ impl Mempool {
         self.bytes
     }
 
+    /// Whether the pool is at its bound on count or bytes: a caller can refuse new work before
+    /// spending a signature check on it.
+    pub fn is_full(&self) -> bool {
+        self.pending.len() >= self.txs_max || self.bytes >= self.bytes_max
+    }
+
     /// Whether a transaction is pending.
     pub fn contains(&self, hash: &Hash) -> bool {
         self.pending.contains_key(hash)

@@ -49,7 +49,14 @@ pub struct NodeConfig {
     /// Milliseconds a proposer lets transactions gather after the previous block.
     #[serde(default)]
     pub block_interval_ms: Option<u64>,
+    /// Most transactions waiting in the mempool; beyond it submitters get 503 and retry.
+    #[serde(default)]
+    pub mempool_max_txs: Option<usize>,
 }
+
+/// Default bound of the mempool: a few blocks' worth, so an overloaded network pushes back on
+/// submitters within seconds instead of queueing minutes of work.
+pub const MEMPOOL_TXS_DEFAULT: usize = 40_000;
 
 impl NodeConfig {
     /// Reads and checks `node.toml`, resolving relative paths.
@@ -139,7 +146,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         network: network.clone(),
         mempool: Mutex::new(Mempool::new(
             network.clone(),
-            MEMPOOL_TXS_MAX,
+            config
+                .mempool_max_txs
+                .unwrap_or(MEMPOOL_TXS_DEFAULT)
+                .clamp(1, MEMPOOL_TXS_MAX),
             MEMPOOL_BYTES_MAX,
         )),
         rejected: Mutex::new(Rejected::default()),

@@ -69,6 +69,8 @@ impl Submitted {
 /// Admits decoded transactions: the signature checks run first without any lock, then the
 /// pool takes them in one go; new ones are queued for forwarding unless they were forwarded.
 pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> Vec<Submitted> {
+    // A full pool refuses before any signature is checked: back-pressure must cost little.
+    let full = live.mempool.lock().expect("mempool lock").is_full();
     let mut checked = Vec::with_capacity(txs.len());
     for tx in txs {
         let hash = tx.hash();
@@ -81,6 +83,10 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> V
         };
         if let Some(loc) = committed {
             checked.push((hash, Err(Submitted::Committed(hash, loc))));
+            continue;
+        }
+        if full {
+            checked.push((hash, Err(Submitted::Busy(hash))));
             continue;
         }
         match precheck(&live.network, &tx) {

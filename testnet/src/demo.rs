@@ -147,7 +147,7 @@ pub fn network_of(rng: &mut StdRng, p2p_base_port: u16, validators: usize) -> De
             ),
         ],
         consensus: ConsensusTimeouts {
-            propose_ms: 1000,
+            propose_ms: 2000,
             prevote_ms: 500,
             precommit_ms: 500,
             block_time_drift_ms: 5000,

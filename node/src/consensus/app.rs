@@ -470,7 +470,8 @@ impl App {
             header,
             txs,
         };
-        self.check(&b, false);
+        // The own block is not run through the rules here: that would delay the proposal; its
+        // transactions passed the stateless checks at admission, and the rules run at commit.
         self.store.put_undecided(height.0, id.0, &b.encode())?;
         self.store.put_own_proposal(height.0, r, id.0)?;
         tracing::debug!(height = height.0, round = r, txs = b.txs.len(), "proposing");
@@ -648,7 +649,14 @@ impl App {
         if let Some((v, _)) = self.checked.get(&id) {
             return *v;
         }
+        let started = Instant::now();
         let validity = self.check_uncached(b, live);
+        tracing::debug!(
+            height = b.header.height,
+            txs = b.txs.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "checked a block"
+        );
         let (validity, executed) = match validity {
             Ok(ex) => (Validity::Valid, Some(ex)),
             Err(why) => {
@@ -834,11 +842,23 @@ impl App {
                     .iter()
                     .map(|t| SignedTx::decode(t))
                     .collect::<Result<Vec<_>, _>>()?;
-                self.ledger.execute(&Block {
-                    height: h.0,
-                    time: b.header.time,
-                    txs,
-                })?
+                let started = Instant::now();
+                let pool = &self.live.mempool;
+                let admitted = |h: &Hash| pool.lock().expect("mempool lock").contains(h);
+                let executed = self.ledger.execute_prechecked(
+                    &Block {
+                        height: h.0,
+                        time: b.header.time,
+                        txs,
+                    },
+                    &admitted,
+                )?;
+                tracing::debug!(
+                    height = h.0,
+                    ms = started.elapsed().as_millis() as u64,
+                    "executed the decided block"
+                );
+                executed
             }
         };
         let published = self.collect_checkpoint(&extensions);
@@ -851,7 +871,9 @@ impl App {
             certificate: encode_extended_certificate(&cert),
             published_checkpoint: published.as_ref().map(|(n, _)| n.clone()),
         };
+        let started = Instant::now();
         let applied = self.ledger.commit_executed(executed, Some(record))?;
+        let commit_ms = started.elapsed().as_millis() as u64;
         {
             let mut pool = self.live.mempool.lock().expect("mempool lock");
             pool.remove(applied.outcome.accepted.iter().map(|a| &a.hash));
@@ -884,6 +906,7 @@ impl App {
             height = h.0,
             txs = applied.outcome.accepted.len(),
             size = applied.size.0,
+            commit_ms,
             "committed"
         );
         Ok(())
