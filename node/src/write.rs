@@ -167,18 +167,29 @@ fn body_error(e: BytesRejection, max: usize) -> Response {
     }
 }
 
+/// The validator's shared state and the request body, or the response refusing the request (a
+/// read-only server, an unreadable or too large body).
+fn writable(
+    s: &ReadState,
+    body: Result<Bytes, BytesRejection>,
+    max: usize,
+) -> Result<(Arc<Live>, Bytes), Box<Response>> {
+    let Some(live) = s.live.clone() else {
+        return Err(Box::new(read_only()));
+    };
+    body.map(|b| (live, b))
+        .map_err(|e| Box::new(body_error(e, max)))
+}
+
 /// `POST /v1/tx`: one signed transaction, its canonical bytes as the body.
 pub async fn post_tx(
     State(s): State<Arc<ReadState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(live) = s.live.clone() else {
-        return read_only();
-    };
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return body_error(e, TX_BODY_MAX),
+    let (live, body) = match writable(&s, body, TX_BODY_MAX) {
+        Ok(ok) => ok,
+        Err(response) => return *response,
     };
     if body.len() > TX_BYTES_MAX {
         return error(
@@ -284,12 +295,9 @@ pub async fn post_txs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Some(live) = s.live.clone() else {
-        return read_only();
-    };
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return body_error(e, BATCH_BYTES_MAX),
+    let (live, body) = match writable(&s, body, BATCH_BYTES_MAX) {
+        Ok(ok) => ok,
+        Err(response) => return *response,
     };
     let forward = !headers.contains_key(FORWARDED_HEADER);
     let st = s.clone();

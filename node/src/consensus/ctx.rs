@@ -228,6 +228,26 @@ pub struct Vote {
     pub extension: Option<SignedExtension<BansosContext>>,
 }
 
+impl Vote {
+    /// A vote without extension (the engine signs it and adds the extension).
+    pub fn new(
+        vote_type: VoteType,
+        height: Height,
+        round: Round,
+        value: NilOrVal<ValueId>,
+        validator: Address,
+    ) -> Vote {
+        Vote {
+            vote_type,
+            height,
+            round,
+            value,
+            validator,
+            extension: None,
+        }
+    }
+}
+
 impl PartialEq for Vote {
     fn eq(&self, o: &Vote) -> bool {
         self.vote_type == o.vote_type
@@ -401,14 +421,7 @@ impl core::Context for BansosContext {
         value_id: NilOrVal<ValueId>,
         address: Address,
     ) -> Vote {
-        Vote {
-            vote_type: VoteType::Prevote,
-            height,
-            round,
-            value: value_id,
-            validator: address,
-            extension: None,
-        }
+        Vote::new(VoteType::Prevote, height, round, value_id, address)
     }
 
     fn new_precommit(
@@ -418,14 +431,7 @@ impl core::Context for BansosContext {
         value_id: NilOrVal<ValueId>,
         address: Address,
     ) -> Vote {
-        Vote {
-            vote_type: VoteType::Precommit,
-            height,
-            round,
-            value: value_id,
-            validator: address,
-            extension: None,
-        }
+        Vote::new(VoteType::Precommit, height, round, value_id, address)
     }
 }
 
