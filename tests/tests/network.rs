@@ -121,8 +121,11 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
+/// GETs JSON; a node that does not answer gives status 0.
 fn get(url: &str) -> (u16, Value) {
-    let mut r = agent().get(url).call().expect("GET");
+    let Ok(mut r) = agent().get(url).call() else {
+        return (0, Value::Null);
+    };
     let status = r.status().as_u16();
     let body = r.body_mut().read_to_string().unwrap_or_default();
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
@@ -488,6 +491,78 @@ fn four_validators_commit_recover_and_refuse() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not the key of any member"), "{err}");
+
+    // A node of another genesis that lists a validator's address as its peer cannot talk to
+    // it: protocol names carry the network id, so the validators disconnect it.
+    let kemensos_p2p = net.info["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "kemensos")
+        .unwrap()["p2p"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let kemensos_port: u16 = kemensos_p2p.rsplit('/').next().unwrap().parse().unwrap();
+    let forged = tmp.path().join("forged");
+    std::fs::create_dir_all(&forged).unwrap();
+    std::fs::write(
+        forged.join("network.toml"),
+        format!(
+            "network_name = \"forged\"\norigin = \"ledger.bansos.example/demo\"\n\
+             [[members]]\nname = \"outsider\"\ndisplay_name = \"Outsider\"\nrole = \"ministry\"\n\
+             voting_power = 1\nhost = \"127.0.0.1\"\np2p_port = 18898\n\
+             [[members]]\nname = \"kemensos\"\ndisplay_name = \"Kementerian Sosial\"\n\
+             role = \"ministry\"\nvoting_power = 1\nhost = \"127.0.0.1\"\np2p_port = {kemensos_port}\n"
+        ),
+    )
+    .unwrap();
+    let made = Command::new(binary("bansos-genesis"))
+        .args(["new", "--config"])
+        .arg(forged.join("network.toml"))
+        .arg("--out")
+        .arg(forged.join("net"))
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    std::fs::write(
+        forged.join("net").join("node.toml"),
+        "genesis = \"genesis.json\"\nkey = \"keys/outsider.key\"\ndata_dir = \"data\"\nhttp_listen = \"127.0.0.1:18897\"\n",
+    )
+    .unwrap();
+    let before = log_size(&urls[0]);
+    let _outsider = Running(
+        Command::new(binary("bansos-node"))
+            .arg("--config")
+            .arg(forged.join("net").join("node.toml"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let outsider = "http://127.0.0.1:18897";
+    wait_for("the outsider to answer", 30, || {
+        status(outsider)["name"] == "outsider"
+    });
+    std::thread::sleep(Duration::from_secs(6));
+    let o = status(outsider);
+    assert_eq!(o["peers"], 0, "the outsider has no peers: {o}");
+    assert_eq!(o["height"], 0, "the outsider decided nothing: {o}");
+    let k = status(&net.url("kemensos"));
+    assert_eq!(
+        k["peers"], 3,
+        "kemensos's peers are the three validators: {k}"
+    );
+    assert_eq!(log_size(&urls[0]), before, "the outsider changed nothing");
+    let log = std::fs::read_to_string(net.dir.join("kemensos").join("node.log")).unwrap();
+    assert!(
+        log.contains("Incompatible protocol version"),
+        "kemensos refused the outsider's protocols"
+    );
 
     // Every node's checkpoint verifies with every validator key and a quorum of 3.
     verify_all(&net);
