@@ -358,6 +358,7 @@ pub async fn status(State(s): State<Arc<ReadState>>) -> Response {
     let c = &live.counters;
     Json(serde_json::json!({
         "name": live.name,
+        "network_id": data_encoding::HEXLOWER.encode(&live.network.id.0),
         "height": Counters::get(&c.height),
         "log_size": Counters::get(&c.log_size),
         "checkpoint_size": Counters::get(&c.checkpoint_size),
