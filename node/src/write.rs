@@ -483,13 +483,17 @@ pub fn forward_worker(peer: String, queue: Receiver<Vec<u8>>) {
             }
         }
         let body = join_batch(&batch);
+        // No compression (the peer's answer is only read to reuse the connection).
         let sent = agent
             .post(&url)
             .header(FORWARDED_HEADER, "1")
             .header("content-type", "application/octet-stream")
+            .header("accept-encoding", "identity")
             .send(&body[..]);
         match sent {
-            Ok(r) if r.status().is_success() => {}
+            Ok(mut r) if r.status().is_success() => {
+                let _ = r.body_mut().read_to_vec();
+            }
             Ok(r) => tracing::warn!(peer = %peer, status = %r.status(), "forwarding refused"),
             Err(e) => {
                 tracing::debug!(peer = %peer, error = %e, "forwarding failed");
