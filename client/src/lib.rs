@@ -8,3 +8,4 @@
 
 pub mod regions;
 pub mod registry;
+pub mod store;
