@@ -278,6 +278,25 @@ async fn allocation(State(s): State<Arc<ReadState>>, Path(id): Path<String>) -> 
     }
 }
 
+async fn program(State(s): State<Arc<ReadState>>, Path(code): Path<String>) -> Response {
+    let Some(code) = bansos_verifier::entry::ProgramCode::new(&code) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_program_code",
+            "A program code is 2 to 16 capital letters, digits or dashes.",
+        );
+    };
+    match s.store.snapshot().and_then(|snap| snap.program(&code)) {
+        Ok(Some(p)) => Json(p).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "program_not_found",
+            "No program with this code was registered on the log (programs of the genesis are in genesis.json).",
+        ),
+        Err(e) => storage_error(e),
+    }
+}
+
 async fn tx(State(s): State<Arc<ReadState>>, Path(hash): Path<String>) -> Response {
     let Some(hash) = Hash::from_hex(&hash) else {
         return error(
@@ -357,6 +376,7 @@ pub fn router(state: Arc<ReadState>) -> Router {
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/allocations/{id}", get(allocation))
         .route("/v1/tx/{hash}", get(tx))
+        .route("/v1/programs/{code}", get(program))
         .route("/v1/stats", get(stats))
         .route(
             "/v1/tx",

@@ -8,11 +8,13 @@
 //! run a validator and a node of another genesis cannot even talk to this network;
 //! `bansos-verify log --quorum 3` passes against every node with every validator key.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bansos_tests::{Running, binary};
+use bansos_tests::{
+    Running, Testnet, agent, binary, get, height, log_size, post, status, wait_for,
+};
 use bansos_verifier::entry::{
     Allocation, AllocationId, Channel, Claim, MemberId, Period, ProgramCode, RegionCode, Rupiah,
     SignedTx, TxBody,
@@ -20,159 +22,6 @@ use bansos_verifier::entry::{
 use bansos_verifier::hash::Hash;
 use bansos_verifier::note::SignerKey;
 use serde_json::Value;
-
-/// Stops the testnet when dropped, so a failing test leaves nothing running.
-struct Testnet {
-    dir: PathBuf,
-    info: Value,
-}
-
-impl Drop for Testnet {
-    fn drop(&mut self) {
-        let _ = Command::new(binary("bansos-testnet"))
-            .args(["down", "--grace", "3", "--dir"])
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-impl Testnet {
-    fn up(dir: &Path, base_port: u16, demo: usize) -> Testnet {
-        let out = Command::new(binary("bansos-testnet"))
-            .args(["up", "--validators", "4", "--detach", "--seed", "7"])
-            .args(["--base-port", &base_port.to_string()])
-            .args(["--demo", &demo.to_string()])
-            .arg("--dir")
-            .arg(dir)
-            .env("BANSOS_NODE_BIN", binary("bansos-node"))
-            .output()
-            .expect("running bansos-testnet up");
-        let mut t = Testnet {
-            dir: dir.to_path_buf(),
-            info: Value::Null,
-        };
-        assert!(
-            out.status.success(),
-            "bansos-testnet up failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        t.reload();
-        t
-    }
-
-    fn reload(&mut self) {
-        let text = std::fs::read_to_string(self.dir.join("testnet.json")).expect("testnet.json");
-        self.info = serde_json::from_str(&text).expect("testnet.json is JSON");
-    }
-
-    fn urls(&self) -> Vec<String> {
-        self.info["nodes"]
-            .as_array()
-            .expect("nodes")
-            .iter()
-            .map(|n| n["http"].as_str().expect("http").to_string())
-            .collect()
-    }
-
-    fn url(&self, name: &str) -> String {
-        self.info["nodes"]
-            .as_array()
-            .expect("nodes")
-            .iter()
-            .find(|n| n["name"] == name)
-            .map(|n| n["http"].as_str().expect("http").to_string())
-            .expect("node by name")
-    }
-
-    fn testnet(&self, args: &[&str]) {
-        let out = Command::new(binary("bansos-testnet"))
-            .args(args)
-            .arg("--dir")
-            .arg(&self.dir)
-            .output()
-            .expect("running bansos-testnet");
-        assert!(
-            out.status.success(),
-            "bansos-testnet {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn key(&self, name: &str) -> SignerKey {
-        let text =
-            std::fs::read_to_string(self.dir.join("keys").join(format!("{name}.key"))).unwrap();
-        SignerKey::parse(text.trim()).expect("key file")
-    }
-
-    fn network_id(&self) -> bansos_verifier::entry::NetworkId {
-        let bytes = std::fs::read(self.dir.join("genesis.json")).unwrap();
-        bansos_verifier::entry::NetworkId(Hash::digest(&bytes).0)
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-/// GETs JSON; a node that does not answer gives status 0.
-fn get(url: &str) -> (u16, Value) {
-    let Ok(mut r) = agent().get(url).call() else {
-        return (0, Value::Null);
-    };
-    let status = r.status().as_u16();
-    let body = r.body_mut().read_to_string().unwrap_or_default();
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
-}
-
-fn post(url: &str, body: &[u8]) -> (u16, Value, Option<String>) {
-    let mut r = agent()
-        .post(url)
-        .header("content-type", "application/octet-stream")
-        .send(body)
-        .expect("POST");
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap_or("").to_string());
-    let body = r.body_mut().read_to_string().unwrap_or_default();
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(Value::Null),
-        retry,
-    )
-}
-
-fn status(url: &str) -> Value {
-    get(&format!("{url}/v1/status")).1
-}
-
-fn log_size(url: &str) -> u64 {
-    status(url)["log_size"].as_u64().unwrap_or(0)
-}
-
-fn height(url: &str) -> u64 {
-    status(url)["height"].as_u64().unwrap_or(0)
-}
-
-/// Waits until `f` holds, or fails with `what`.
-fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {secs} s waiting for: {what}");
-}
 
 /// Root of the log at `size` as a node computes it (from its proof endpoint).
 fn root_at(url: &str, size: u64) -> String {

@@ -1,0 +1,185 @@
+//! `bansos-client allocate` against a real 4-validator testnet: a registry export with invalid
+//! NIKs and an in-file duplicate gives exactly the expected rejects; a person already allocated
+//! in the same program and period (by another workstation's import) is refused by the
+//! validators; an interrupted import resumes without allocating anyone twice.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use bansos_tests::{Testnet, binary, log_size, wait_for};
+
+fn client(config: &Path, args: &[&str]) -> Output {
+    Command::new(binary("bansos-client"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("running bansos-client")
+}
+
+fn write_config(net: &Testnet, path: &Path, store: &str) {
+    let urls = net.urls();
+    std::fs::write(
+        path,
+        format!(
+            "genesis = {:?}\nkey = {:?}\ndedup_key = {:?}\nnodes = [{:?}, {:?}]\nstore = {:?}\n",
+            net.dir.join("genesis.json"),
+            net.dir.join("keys/kemensos.key"),
+            net.dir.join("keys/kemensos.dedup-key"),
+            urls[1],
+            urls[0],
+            store
+        ),
+    )
+    .unwrap();
+}
+
+/// The line numbers and reasons of a rejects file.
+fn rejects(path: &Path) -> Vec<(u64, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|l| {
+            let mut it = l.splitn(3, ',');
+            let line = it.next().unwrap().parse().unwrap();
+            (line, it.next().unwrap().trim_matches('"').to_string())
+        })
+        .collect()
+}
+
+fn allocate(config: &Path, csv: &Path, wait: &str) -> Output {
+    client(
+        config,
+        &[
+            "allocate",
+            "--program",
+            "SEMBAKO",
+            "--period",
+            "2026-11",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--wait",
+            wait,
+        ],
+    )
+}
+
+#[test]
+fn registry_import_rejects_resumes_and_never_allocates_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Testnet::up(&tmp.path().join("net"), 18_500, 0);
+    let url = net.urls()[0].clone();
+    let config = tmp.path().join("client.toml");
+    write_config(&net, &config, "receipts.jsonl");
+
+    // Three good rows, two invalid NIKs, one repeat.
+    let csv = tmp.path().join("registry.csv");
+    std::fs::write(
+        &csv,
+        "nik,name,family_card,region_code,amount,channel\n\
+         1101011203850001,Siti Aminah,1101010101010001,1101012001,,bri\n\
+         1101015203850002,Ani Lestari,1101010101010002,1101012002,200000,pos\n\
+         3171011203850003,Budi Santoso,3171010101010003,3171011001,,bri\n\
+         9901011203850004,Nobody,1101010101010004,1101012001,,bri\n\
+         1101011213850005,Wrong Month,1101010101010005,1101012001,,bri\n\
+         1101011203850001,Siti Again,1101010101010001,1101012001,,bri\n",
+    )
+    .unwrap();
+    let before = log_size(&url);
+    let out = allocate(&config, &csv, "60");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = rejects(&tmp.path().join("registry.csv.rejects.csv"));
+    let lines: Vec<u64> = r.iter().map(|x| x.0).collect();
+    assert_eq!(lines, vec![5, 6, 7], "{r:?}");
+    assert!(r[0].1.contains("province"), "{r:?}");
+    assert!(r[1].1.contains("birth date"), "{r:?}");
+    assert!(r[2].1.contains("line 2"), "{r:?}");
+    wait_for("the three allocations on every node", 30, || {
+        net.urls().iter().all(|u| log_size(u) == before + 3)
+    });
+    // Nothing personal reached the log's public record or the client's output.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("1101011203850001") && !stdout.contains("Siti"));
+    let mode = std::fs::metadata(tmp.path().join("receipts.jsonl")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+
+    // Another workstation (another receipts store) allocates Siti again in the same program and
+    // period: the validators refuse it by the dedup tag; the new person is allocated.
+    let config2 = tmp.path().join("client2.toml");
+    write_config(&net, &config2, "receipts2.jsonl");
+    let csv2 = tmp.path().join("second.csv");
+    std::fs::write(
+        &csv2,
+        "nik,name,family_card,region_code,amount,channel\n\
+         1101011203850001,Siti Aminah,1101010101010001,1101012001,,bri\n\
+         1101011203850006,Dewi,1101010101010006,1101012001,,pos\n",
+    )
+    .unwrap();
+    let out = allocate(&config2, &csv2, "60");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = rejects(&tmp.path().join("second.csv.rejects.csv"));
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0, 2);
+    assert!(r[0].1.contains("refused by the validators"), "{r:?}");
+    wait_for("the second import on every node", 30, || {
+        net.urls().iter().all(|u| log_size(u) == before + 4)
+    });
+
+    // An import interrupted before the verdicts (--wait 0) is finished by running it again:
+    // the same transactions are resubmitted, nobody is allocated twice.
+    let csv3 = tmp.path().join("third.csv");
+    let mut rows = String::from("nik,name,family_card,region_code,amount,channel\n");
+    for i in 0..5 {
+        rows.push_str(&format!(
+            "11010112038510{i:02},Person {i},11010101010100{i:02},1101012001,,bri\n"
+        ));
+    }
+    std::fs::write(&csv3, rows).unwrap();
+    let first = allocate(&config, &csv3, "0");
+    assert_eq!(
+        first.status.code(),
+        Some(3),
+        "pending rows give exit code 3"
+    );
+    let again = allocate(&config, &csv3, "60");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let summary = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        summary.contains("0 new, 5 from an earlier run") && summary.contains("5 committed"),
+        "{summary}"
+    );
+    wait_for("exactly five more entries", 30, || {
+        net.urls().iter().all(|u| log_size(u) == before + 9)
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(log_size(&url), before + 9, "no allocation was made twice");
+
+    // The status command shows a committed allocation.
+    let store = std::fs::read_to_string(tmp.path().join("receipts.jsonl")).unwrap();
+    let first_record: serde_json::Value =
+        serde_json::from_str(store.lines().next().unwrap()).unwrap();
+    let id = first_record["allocation"].as_str().unwrap();
+    let out = client(&config, &["status", id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"status\": \"open\""));
+}
