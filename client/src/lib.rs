@@ -9,6 +9,7 @@
 //! commitments, receipts) is defined in `bansos-verifier`; this crate defines no other.
 
 pub mod api;
+pub mod claim;
 pub mod import;
 pub mod regions;
 pub mod registry;

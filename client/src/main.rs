@@ -7,11 +7,16 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bansos_client::api::Nodes;
+use bansos_client::api::TxState;
+use bansos_client::claim::{self, Payout, parse_receipt};
 use bansos_client::import::{Importer, write_rejects};
-use bansos_client::store::ReceiptStore;
+use bansos_client::store::{Outcome, QueuedClaim, ReceiptStore};
 use bansos_genesis::{Network, Role};
+use bansos_verifier::entry::{AllocationId, Channel, Claim, RegionCode, Rupiah, SignedTx, TxBody};
 use bansos_verifier::entry::{Period, ProgramCode};
+use bansos_verifier::hash::{Hash, LeafIndex};
 use bansos_verifier::note::SignerKey;
+use bansos_verifier::receipt::{Receipt, network_tag};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
@@ -76,10 +81,61 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         wait: u64,
     },
-    /// Show an allocation's public record and claim status, by its id (32 hex digits).
+    /// Show an allocation's public record and claim status, by its id (32 hex digits) or by a
+    /// recipient's receipt code.
     Status {
-        /// Allocation id.
+        /// Allocation id or receipt code.
         allocation: String,
+    },
+    /// Write the receipt codes of this store's committed allocations of a program and period
+    /// to a file (mode 0600: a code lets its holder claim): one line per recipient,
+    /// `<allocation id> <receipt code>`, in import order.
+    Receipts {
+        /// Program code.
+        #[arg(long)]
+        program: String,
+        /// Period.
+        #[arg(long)]
+        period: String,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Pay out an allocation to the recipient holding its receipt (banks and PT Pos).
+    ///
+    /// Online: the allocation's public record is checked first (already claimed, revoked,
+    /// returned, expired, paid by another member, another network), then the claim is signed,
+    /// submitted and its verdict shown. With --offline the claim is signed and queued in the
+    /// local store; `sync` submits the queue when the outlet is online again.
+    Claim {
+        /// The receipt code typed from the letter.
+        #[arg(long)]
+        receipt: String,
+        /// How it is paid: KKS, POS_OUTLET, POS_DOOR, AGENT, EWARONG, EWALLET, BANK_TELLER.
+        #[arg(long)]
+        channel: String,
+        /// The outlet (teller, agent, shop); only a pseudonym of it reaches the log.
+        #[arg(long)]
+        outlet: String,
+        /// Kabupaten/kota of the outlet, 4 digits [default: the allocation's].
+        #[arg(long)]
+        region: Option<u16>,
+        /// Rupiah paid [default: what is left; required with --offline].
+        #[arg(long)]
+        amount: Option<u64>,
+        /// Sign and queue without contacting a validator.
+        #[arg(long)]
+        offline: bool,
+        /// Seconds to wait for the verdict.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+    },
+    /// Submit the claims queued offline and report each outcome (committed, or refused with the
+    /// reason, e.g. claimed elsewhere first).
+    Sync {
+        /// Seconds to wait for the verdicts.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
     },
 }
 
@@ -94,6 +150,22 @@ struct ClientConfig {
     #[serde(default)]
     nodes: Vec<String>,
     store: PathBuf,
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
 }
 
 fn load_config(path: &Path) -> anyhow::Result<ClientConfig> {
@@ -113,6 +185,51 @@ fn load_config(path: &Path) -> anyhow::Result<ClientConfig> {
         *p = base.join(&*p);
     }
     Ok(c)
+}
+
+/// The network and this member's key, as the configuration names them.
+fn identity(config: &ClientConfig) -> anyhow::Result<(Network, SignerKey, bansos_genesis::Member)> {
+    let genesis = std::fs::read(&config.genesis)
+        .with_context(|| format!("reading {}", config.genesis.display()))?;
+    let network = Network::from_bytes(&genesis).context("the genesis")?;
+    let key_text = std::fs::read_to_string(&config.key)
+        .with_context(|| format!("reading {}", config.key.display()))?;
+    let key = SignerKey::parse(key_text.trim())
+        .map_err(|e| anyhow::anyhow!("{} is not a key file: {e}", config.key.display()))?;
+    let public = key.signing_key().verifying_key();
+    let member = network
+        .genesis
+        .members
+        .iter()
+        .find(|m| network.key(m.id) == Some(&public))
+        .context("this key is not a member of the network")?
+        .clone();
+    Ok((network, key, member))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Prints a claim's verdict; exit 0 when committed.
+fn report_claim(state: &TxState) -> ExitCode {
+    match state {
+        TxState::Committed { height, leaf } => {
+            println!("claim committed at leaf {leaf} (block {height})");
+            ExitCode::SUCCESS
+        }
+        TxState::Rejected(why) => {
+            println!("claim refused: {why}");
+            ExitCode::from(1)
+        }
+        _ => {
+            println!("claim submitted, not yet committed; check it later with `status`");
+            ExitCode::from(3)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -138,7 +255,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut nodes = Nodes::new(urls);
     match cli.command {
         Command::Status { allocation } => {
-            match nodes.get_json(&format!("/v1/allocations/{allocation}"))? {
+            let id = if allocation.len() == 32 {
+                allocation
+            } else {
+                let (network, _, _) = identity(&config)?;
+                parse_receipt(&allocation, &network.id)?.allocation.to_hex()
+            };
+            match nodes.get_json(&format!("/v1/allocations/{id}"))? {
                 Some(v) => {
                     println!("{}", serde_json::to_string_pretty(&v)?);
                     Ok(ExitCode::SUCCESS)
@@ -149,6 +272,165 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Receipts {
+            program,
+            period,
+            out,
+        } => {
+            let (network, _, _) = identity(&config)?;
+            let store = ReceiptStore::open(&config.store)?;
+            let mut text = String::new();
+            let mut n = 0;
+            for a in store.allocations() {
+                if a.program != program || a.period != period {
+                    continue;
+                }
+                let Some(Outcome::Committed { leaf, .. }) = store.outcome(&a.tx_hash) else {
+                    continue;
+                };
+                let hex32 = |s: &str| data_encoding::HEXLOWER.decode(s.as_bytes()).ok();
+                let receipt = Receipt {
+                    network_tag: network_tag(&network.id),
+                    leaf_index: LeafIndex(*leaf),
+                    allocation: AllocationId(
+                        hex32(&a.allocation)
+                            .and_then(|v| v.try_into().ok())
+                            .context("the store holds an allocation id")?,
+                    ),
+                    salt: hex32(&a.salt)
+                        .and_then(|v| v.try_into().ok())
+                        .context("the store holds a salt")?,
+                    claim_secret: hex32(&a.claim_secret)
+                        .and_then(|v| v.try_into().ok())
+                        .context("the store holds a claim secret")?,
+                };
+                text.push_str(&format!("{} {}\n", a.allocation, receipt.to_text()));
+                n += 1;
+            }
+            write_private(&out, &text)?;
+            println!("wrote {n} receipt codes to {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Claim {
+            receipt,
+            channel,
+            outlet,
+            region,
+            amount,
+            offline,
+            wait,
+        } => {
+            let (network, key, member) = identity(&config)?;
+            if member.role != Role::Bank {
+                bail!("only a bank or PT Pos pays out; {} is not one", member.name);
+            }
+            let receipt = parse_receipt(&receipt, &network.id)?;
+            let channel = Channel::parse(&channel.to_uppercase()).context(
+                "not a channel (KKS, POS_OUTLET, POS_DOOR, AGENT, EWARONG, EWALLET, BANK_TELLER)",
+            )?;
+            let region = region
+                .map(|r| RegionCode::new(r).context("not a kabupaten/kota code"))
+                .transpose()?;
+            let mut outlet_id = [0u8; 16];
+            outlet_id.copy_from_slice(&Hash::digest(outlet.as_bytes()).0[..16]);
+            let payout = Payout {
+                channel,
+                outlet: outlet_id,
+                region,
+                amount: amount.map(Rupiah),
+                at: unix_now(),
+            };
+            if offline {
+                let (Some(amount), Some(region)) = (payout.amount, payout.region) else {
+                    bail!(
+                        "an offline claim needs --amount and --region (the record cannot be read)"
+                    );
+                };
+                let claim = Claim {
+                    allocation: receipt.allocation,
+                    amount,
+                    channel,
+                    region,
+                    outlet: outlet_id,
+                    claim_secret: receipt.claim_secret,
+                    claimed_at: payout.at,
+                };
+                let tx = SignedTx::sign(
+                    &network.id,
+                    member.id,
+                    TxBody::Claim(claim),
+                    key.signing_key(),
+                )
+                .map_err(|e| anyhow::anyhow!("the claim is invalid: {e}"))?;
+                let mut store = ReceiptStore::open(&config.store)?;
+                store.queue_claim(QueuedClaim {
+                    allocation: receipt.allocation.to_hex(),
+                    claim: data_encoding::HEXLOWER.encode(&tx.encode()),
+                    claim_hash: tx.hash().to_hex(),
+                    queued_at: payout.at,
+                })?;
+                println!("claim signed and queued; run `sync` when online");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let tx = claim::prepare(
+                &mut nodes,
+                &network.id,
+                member.id,
+                key.signing_key(),
+                &receipt,
+                &payout,
+            )?;
+            let state = claim::submit(&mut nodes, &tx, Duration::from_secs(wait))?;
+            Ok(report_claim(&state))
+        }
+        Command::Sync { wait } => {
+            let mut store = ReceiptStore::open(&config.store)?;
+            let todo: Vec<QueuedClaim> = store
+                .queued()
+                .iter()
+                .filter(|q| store.outcome(&q.claim_hash).is_none())
+                .cloned()
+                .collect();
+            let mut outcomes = Vec::new();
+            let mut failed = 0;
+            for q in &todo {
+                let bytes = data_encoding::HEXLOWER
+                    .decode(q.claim.as_bytes())
+                    .context("the store holds hex")?;
+                let tx = SignedTx::decode(&bytes).context("the store holds a signed claim")?;
+                let state = claim::submit(&mut nodes, &tx, Duration::from_secs(wait))?;
+                let outcome = match &state {
+                    TxState::Committed { height, leaf } => {
+                        println!("{}: committed at leaf {leaf}", q.allocation);
+                        Some(Outcome::Committed {
+                            height: *height,
+                            leaf: *leaf,
+                        })
+                    }
+                    TxState::Rejected(why) => {
+                        failed += 1;
+                        println!("{}: refused: {why}", q.allocation);
+                        Some(Outcome::Rejected {
+                            message: why.clone(),
+                        })
+                    }
+                    _ => {
+                        println!("{}: submitted, not yet committed", q.allocation);
+                        None
+                    }
+                };
+                if let Some(o) = outcome {
+                    outcomes.push((q.claim_hash.clone(), o));
+                }
+            }
+            store.add_outcomes(outcomes)?;
+            println!("{} queued claims synced, {failed} refused", todo.len());
+            Ok(if failed > 0 {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Allocate {
             program,
             period,
@@ -157,20 +439,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             expires_days,
             wait,
         } => {
-            let genesis = std::fs::read(&config.genesis)
-                .with_context(|| format!("reading {}", config.genesis.display()))?;
-            let network = Network::from_bytes(&genesis).context("the genesis")?;
-            let key_text = std::fs::read_to_string(&config.key)
-                .with_context(|| format!("reading {}", config.key.display()))?;
-            let key = SignerKey::parse(key_text.trim())
-                .map_err(|e| anyhow::anyhow!("{} is not a key file: {e}", config.key.display()))?;
-            let public = key.signing_key().verifying_key();
-            let member = network
-                .genesis
-                .members
-                .iter()
-                .find(|m| network.key(m.id) == Some(&public))
-                .context("this key is not a member of the network")?;
+            let (network, key, member) = identity(&config)?;
             if member.role != Role::Ministry {
                 bail!("only a ministry allocates; {} is not one", member.name);
             }

@@ -55,10 +55,24 @@ pub enum Outcome {
     },
 }
 
+/// A claim signed by an offline outlet, waiting for `sync`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuedClaim {
+    /// The allocation claimed, hex.
+    pub allocation: String,
+    /// The signed claim, hex.
+    pub claim: String,
+    /// Its hash, hex.
+    pub claim_hash: String,
+    /// When it was queued (unix seconds).
+    pub queued_at: u64,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum Line {
     Allocation(Box<AllocationRecord>),
+    Queued(QueuedClaim),
     Outcome { tx_hash: String, outcome: Outcome },
 }
 
@@ -90,6 +104,7 @@ pub struct ReceiptStore {
     path: PathBuf,
     allocations: Vec<AllocationRecord>,
     by_person: HashMap<(String, String, String), usize>,
+    queued: Vec<QueuedClaim>,
     outcomes: HashMap<String, Outcome>,
 }
 
@@ -110,6 +125,7 @@ impl ReceiptStore {
             path: path.to_path_buf(),
             allocations: Vec::new(),
             by_person: HashMap::new(),
+            queued: Vec::new(),
             outcomes: HashMap::new(),
         };
         let complete = text.is_empty() || text.ends_with('\n');
@@ -130,6 +146,7 @@ impl ReceiptStore {
             }
             match serde_json::from_str::<Line>(line) {
                 Ok(Line::Allocation(a)) => store.remember(*a),
+                Ok(Line::Queued(q)) => store.queued.push(q),
                 Ok(Line::Outcome { tx_hash, outcome }) => {
                     store.outcomes.insert(tx_hash, outcome);
                 }
@@ -162,6 +179,19 @@ impl ReceiptStore {
     /// Every allocation record.
     pub fn allocations(&self) -> &[AllocationRecord] {
         &self.allocations
+    }
+
+    /// Claims queued offline, oldest first.
+    pub fn queued(&self) -> &[QueuedClaim] {
+        &self.queued
+    }
+
+    /// Queues an offline claim durably.
+    pub fn queue_claim(&mut self, q: QueuedClaim) -> Result<(), StoreError> {
+        let line = serde_json::to_string(&Line::Queued(q.clone())).expect("claims serialize");
+        self.append(&[line])?;
+        self.queued.push(q);
+        Ok(())
     }
 
     /// The known outcome of a transaction.

@@ -18,13 +18,17 @@ fn client(config: &Path, args: &[&str]) -> Output {
 }
 
 fn write_config(net: &Testnet, path: &Path, store: &str) {
+    write_member_config(net, path, store, "kemensos");
+}
+
+fn write_member_config(net: &Testnet, path: &Path, store: &str, member: &str) {
     let urls = net.urls();
     std::fs::write(
         path,
         format!(
             "genesis = {:?}\nkey = {:?}\ndedup_key = {:?}\nnodes = [{:?}, {:?}]\nstore = {:?}\n",
             net.dir.join("genesis.json"),
-            net.dir.join("keys/kemensos.key"),
+            net.dir.join(format!("keys/{member}.key")),
             net.dir.join("keys/kemensos.dedup-key"),
             urls[1],
             urls[0],
@@ -182,4 +186,95 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"status\": \"open\""));
+
+    // Receipt codes of the committed allocations, for the letters.
+    let codes_file = tmp.path().join("codes.txt");
+    let out = client(
+        &config,
+        &[
+            "receipts",
+            "--program",
+            "SEMBAKO",
+            "--period",
+            "2026-11",
+            "--out",
+            codes_file.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let codes: Vec<String> = std::fs::read_to_string(&codes_file)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().1.to_string())
+        .collect();
+    assert_eq!(codes.len(), 8, "Siti, Ani, Budi and five more");
+
+    // BRI pays Siti at a teller; a second claim is refused before anything is signed; BRI
+    // cannot pay Ani, whose payer is PT Pos.
+    let bri = tmp.path().join("bri.toml");
+    write_member_config(&net, &bri, "bri.jsonl", "bri");
+    let claim = |code: &str, extra: &[&str]| {
+        let mut args = vec![
+            "claim",
+            "--receipt",
+            code,
+            "--channel",
+            "BANK_TELLER",
+            "--outlet",
+            "BRI Bakongan teller 2",
+        ];
+        args.extend_from_slice(extra);
+        client(&bri, &args)
+    };
+    let out = claim(&codes[0], &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("claim committed"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = claim(&codes[0], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already claimed"));
+    let out = claim(&codes[1], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another member"));
+    let mut typo = codes[2].clone().into_bytes();
+    typo[5] = if typo[5] == b'A' { b'B' } else { b'A' };
+    let out = claim(&String::from_utf8(typo).unwrap(), &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("receipt code is not valid"));
+
+    // An offline outlet queues two claims; one of them is paid online elsewhere first: sync
+    // commits the other and reports the conflict.
+    let offline = ["--offline", "--amount", "200000", "--region", "1101"];
+    assert!(claim(&codes[3], &offline).status.success());
+    assert!(claim(&codes[4], &offline).status.success());
+    let elsewhere = client(
+        &bri,
+        &[
+            "claim",
+            "--receipt",
+            &codes[3],
+            "--channel",
+            "AGENT",
+            "--outlet",
+            "BRI agent in another village",
+        ],
+    );
+    assert!(
+        elsewhere.status.success(),
+        "{}",
+        String::from_utf8_lossy(&elsewhere.stderr)
+    );
+    let out = client(&bri, &["sync"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("2 queued claims synced, 1 refused"), "{text}");
+    assert!(text.contains("committed at leaf"), "{text}");
+    assert!(text.contains("refused"), "{text}");
 }
