@@ -11,6 +11,8 @@
 pub mod api;
 pub mod claim;
 pub mod import;
+pub mod letters;
+pub mod qr;
 pub mod regions;
 pub mod registry;
 pub mod store;

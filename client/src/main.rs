@@ -12,11 +12,10 @@ use bansos_client::claim::{self, Payout, parse_receipt};
 use bansos_client::import::{Importer, write_rejects};
 use bansos_client::store::{Outcome, QueuedClaim, ReceiptStore};
 use bansos_genesis::{Network, Role};
-use bansos_verifier::entry::{AllocationId, Channel, Claim, RegionCode, Rupiah, SignedTx, TxBody};
+use bansos_verifier::entry::{Channel, Claim, RegionCode, Rupiah, SignedTx, TxBody};
 use bansos_verifier::entry::{Period, ProgramCode};
-use bansos_verifier::hash::{Hash, LeafIndex};
+use bansos_verifier::hash::Hash;
 use bansos_verifier::note::SignerKey;
-use bansos_verifier::receipt::{Receipt, network_tag};
 use clap::{Parser, Subcommand};
 use serde::Deserialize;
 
@@ -101,6 +100,25 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the invitation letters of this store's committed allocations of a program and
+    /// period: for each recipient a printable HTML letter in Bahasa Indonesia (the QR receipt,
+    /// the typed code, amount, program, period, where and until when to collect, how to check
+    /// it) and the QR code alone as PNG, plus index.html. The folder is private (0700): a
+    /// receipt lets its holder claim.
+    Letters {
+        /// Program code.
+        #[arg(long)]
+        program: String,
+        /// Period.
+        #[arg(long)]
+        period: String,
+        /// The folder to write (created).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where citizens check their receipt, printed on the letter.
+        #[arg(long, default_value = "https://ledger.bansos.example/verify")]
+        verify_url: String,
+    },
     /// Pay out an allocation to the recipient holding its receipt (banks and PT Pos).
     ///
     /// Online: the allocation's public record is checked first (already claimed, revoked,
@@ -109,8 +127,11 @@ enum Command {
     /// local store; `sync` submits the queue when the outlet is online again.
     Claim {
         /// The receipt code typed from the letter.
+        #[arg(long, required_unless_present = "qr", conflicts_with = "qr")]
+        receipt: Option<String>,
+        /// A PNG photo or scan of the letter's QR code.
         #[arg(long)]
-        receipt: String,
+        qr: Option<PathBuf>,
         /// How it is paid: KKS, POS_OUTLET, POS_DOOR, AGENT, EWARONG, EWALLET, BANK_TELLER.
         #[arg(long)]
         channel: String,
@@ -154,6 +175,11 @@ struct ClientConfig {
 
 /// Writes a file only its owner can read.
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    write_private_bytes(path, text.as_bytes())
+}
+
+/// Writes bytes to a file only its owner can read.
+fn write_private_bytes(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut f = std::fs::OpenOptions::new()
@@ -163,7 +189,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
+    f.write_all(bytes)?;
     f.sync_all()?;
     Ok(())
 }
@@ -280,39 +306,86 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (network, _, _) = identity(&config)?;
             let store = ReceiptStore::open(&config.store)?;
             let mut text = String::new();
-            let mut n = 0;
-            for a in store.allocations() {
-                if a.program != program || a.period != period {
-                    continue;
-                }
-                let Some(Outcome::Committed { leaf, .. }) = store.outcome(&a.tx_hash) else {
-                    continue;
-                };
-                let hex32 = |s: &str| data_encoding::HEXLOWER.decode(s.as_bytes()).ok();
-                let receipt = Receipt {
-                    network_tag: network_tag(&network.id),
-                    leaf_index: LeafIndex(*leaf),
-                    allocation: AllocationId(
-                        hex32(&a.allocation)
-                            .and_then(|v| v.try_into().ok())
-                            .context("the store holds an allocation id")?,
-                    ),
-                    salt: hex32(&a.salt)
-                        .and_then(|v| v.try_into().ok())
-                        .context("the store holds a salt")?,
-                    claim_secret: hex32(&a.claim_secret)
-                        .and_then(|v| v.try_into().ok())
-                        .context("the store holds a claim secret")?,
-                };
+            let committed = store.committed(&network.id, &program, &period);
+            let n = committed.len();
+            for (a, receipt) in committed {
                 text.push_str(&format!("{} {}\n", a.allocation, receipt.to_text()));
-                n += 1;
             }
             write_private(&out, &text)?;
             println!("wrote {n} receipt codes to {}", out.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Letters {
+            program,
+            period,
+            out,
+            verify_url,
+        } => {
+            use std::os::unix::fs::DirBuilderExt as _;
+            let (network, _, _) = identity(&config)?;
+            let store = ReceiptStore::open(&config.store)?;
+            let code = ProgramCode::new(&program).context("not a program code")?;
+            let program_name = match network.genesis.programs.iter().find(|p| p.code == code) {
+                Some(p) => p.name.clone(),
+                None => nodes
+                    .get_json(&format!("/v1/programs/{program}"))?
+                    .and_then(|v| v["name"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| program.clone()),
+            };
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&out)
+                .with_context(|| format!("creating {}", out.display()))?;
+            let mut index = String::from(
+                "<!doctype html><html lang=\"id\"><meta charset=\"utf-8\"><title>Surat undangan</title><ul>\n",
+            );
+            let committed = store.committed(&network.id, &program, &period);
+            for (a, receipt) in &committed {
+                let tx = SignedTx::decode(
+                    &data_encoding::HEXLOWER
+                        .decode(a.tx.as_bytes())
+                        .context("the store holds hex")?,
+                )
+                .context("the store holds a signed allocation")?;
+                let TxBody::Allocation(alloc) = &tx.body else {
+                    continue;
+                };
+                let payer = network
+                    .member(alloc.payer)
+                    .map(|m| m.display_name.clone())
+                    .unwrap_or_default();
+                let text = receipt.to_text();
+                let qr = bansos_client::qr::png(&text, 6);
+                let letter = bansos_client::letters::Letter {
+                    name: &a.name,
+                    program: &program_name,
+                    period: &period,
+                    amount: alloc.amount.0,
+                    payer: &payer,
+                    expires_at: alloc.expires_at,
+                    code: &text,
+                    verify_url: &verify_url,
+                };
+                write_private(
+                    &out.join(format!("{}.html", a.allocation)),
+                    &bansos_client::letters::html(&letter, &qr),
+                )?;
+                write_private_bytes(&out.join(format!("{}.png", a.allocation)), &qr)?;
+                index.push_str(&format!(
+                    "<li><a href=\"{0}.html\">{1}</a></li>\n",
+                    a.allocation,
+                    bansos_client::letters::escape(&a.name)
+                ));
+            }
+            index.push_str("</ul></html>\n");
+            write_private(&out.join("index.html"), &index)?;
+            println!("wrote {} letters to {}", committed.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Claim {
             receipt,
+            qr,
             channel,
             outlet,
             region,
@@ -324,7 +397,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if member.role != Role::Bank {
                 bail!("only a bank or PT Pos pays out; {} is not one", member.name);
             }
-            let receipt = parse_receipt(&receipt, &network.id)?;
+            let text = match (receipt, qr) {
+                (Some(code), _) => code,
+                (None, Some(path)) => {
+                    let bytes = std::fs::read(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    bansos_client::qr::decode_png(&bytes)?
+                }
+                (None, None) => bail!("give --receipt CODE or --qr IMAGE"),
+            };
+            let receipt = parse_receipt(&text, &network.id)?;
             let channel = Channel::parse(&channel.to_uppercase()).context(
                 "not a channel (KKS, POS_OUTLET, POS_DOOR, AGENT, EWARONG, EWALLET, BANK_TELLER)",
             )?;

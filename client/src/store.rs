@@ -37,6 +37,49 @@ pub struct AllocationRecord {
     pub tx_hash: String,
 }
 
+impl AllocationRecord {
+    /// The recipient's receipt, once the allocation is committed at `leaf`.
+    pub fn receipt(
+        &self,
+        network: &bansos_verifier::entry::NetworkId,
+        leaf: u64,
+    ) -> Option<bansos_verifier::receipt::Receipt> {
+        fn bytes<const N: usize>(hex: &str) -> Option<[u8; N]> {
+            data_encoding::HEXLOWER
+                .decode(hex.as_bytes())
+                .ok()?
+                .try_into()
+                .ok()
+        }
+        Some(bansos_verifier::receipt::Receipt {
+            network_tag: bansos_verifier::receipt::network_tag(network),
+            leaf_index: bansos_verifier::hash::LeafIndex(leaf),
+            allocation: bansos_verifier::entry::AllocationId(bytes(&self.allocation)?),
+            salt: bytes(&self.salt)?,
+            claim_secret: bytes(&self.claim_secret)?,
+        })
+    }
+}
+
+impl ReceiptStore {
+    /// The committed allocations of a program and period with their receipts, in import order.
+    pub fn committed(
+        &self,
+        network: &bansos_verifier::entry::NetworkId,
+        program: &str,
+        period: &str,
+    ) -> Vec<(&AllocationRecord, bansos_verifier::receipt::Receipt)> {
+        self.allocations
+            .iter()
+            .filter(|a| a.program == program && a.period == period)
+            .filter_map(|a| match self.outcome(&a.tx_hash) {
+                Some(Outcome::Committed { leaf, .. }) => Some((a, a.receipt(network, *leaf)?)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// What became of a submitted transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]

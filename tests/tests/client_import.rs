@@ -249,6 +249,62 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("receipt code is not valid"));
 
+    // Letters: one HTML letter and one QR image per recipient; the QR reads back to the same
+    // receipt, and a claim by scanning it is paid once.
+    let letters = tmp.path().join("letters");
+    let out = client(
+        &config,
+        &[
+            "letters",
+            "--program",
+            "SEMBAKO",
+            "--period",
+            "2026-11",
+            "--out",
+            letters.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = std::fs::read_to_string(&codes_file)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once(' ').unwrap().0.to_string())
+        .collect();
+    for (id, code) in ids.iter().zip(&codes) {
+        let png = std::fs::read(letters.join(format!("{id}.png"))).unwrap();
+        assert_eq!(&bansos_client::qr::decode_png(&png).unwrap(), code);
+        let html = std::fs::read_to_string(letters.join(format!("{id}.html"))).unwrap();
+        assert!(html.contains(&code[..5]) && html.contains("Rp 200.000"));
+    }
+    let budi_qr = letters.join(format!("{}.png", ids[2]));
+    let by_qr = |bri: &Path| {
+        client(
+            bri,
+            &[
+                "claim",
+                "--qr",
+                budi_qr.to_str().unwrap(),
+                "--channel",
+                "KKS",
+                "--outlet",
+                "BRI Gambir",
+            ],
+        )
+    };
+    let out = by_qr(&bri);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("claim committed"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = by_qr(&bri);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already claimed"));
+
     // An offline outlet queues two claims; one of them is paid online elsewhere first: sync
     // commits the other and reports the conflict.
     let offline = ["--offline", "--amount", "200000", "--region", "1101"];
