@@ -177,6 +177,27 @@ impl Nodes {
         })
     }
 
+    /// Raw bytes from the API (a tile, the checkpoint); `None` on 404.
+    pub fn get_bytes(&mut self, path: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        self.with_failover(|agent, url| {
+            let mut r = agent
+                .get(&format!("{url}{path}"))
+                .call()
+                .map_err(|e| e.to_string())?;
+            match r.status().as_u16() {
+                200 => Ok(Some(Some(
+                    r.body_mut()
+                        .with_config()
+                        .limit(64 * 1024 * 1024)
+                        .read_to_vec()
+                        .map_err(|e| e.to_string())?,
+                ))),
+                404 => Ok(Some(None)),
+                _ => Ok(None),
+            }
+        })
+    }
+
     /// A JSON document from the API (e.g. `/v1/allocations/<id>`); `None` on 404.
     pub fn get_json(&mut self, path: &str) -> Result<Option<Value>, ApiError> {
         self.with_failover(|agent, url| {

@@ -151,6 +151,16 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         wait: u64,
     },
+    /// Write a C2SP tlog-proof bundle for a receipt: the allocation's entry, its inclusion proof
+    /// and the checkpoint signed by a quorum of validators, checked before it is written. The
+    /// recipient (or anyone given it) verifies it offline with `bansos-verify proof`.
+    Proof {
+        /// The receipt code.
+        receipt: String,
+        /// The bundle file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Submit the claims queued offline and report each outcome (committed, or refused with the
     /// reason, e.g. claimed elsewhere first).
     Sync {
@@ -464,6 +474,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             let state = claim::submit(&mut nodes, &tx, Duration::from_secs(wait))?;
             Ok(report_claim(&state))
+        }
+        Command::Proof { receipt, out } => {
+            let (network, _, _) = identity(&config)?;
+            let receipt = parse_receipt(&receipt, &network.id)?;
+            let bundle = bansos_client::proof::bundle(&mut nodes, &network, &receipt)?;
+            std::fs::write(&out, bundle.to_bytes())
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote a checked tlog-proof bundle to {}", out.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Sync { wait } => {
             let mut store = ReceiptStore::open(&config.store)?;

@@ -305,6 +305,35 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
     let out = by_qr(&bri);
     assert!(String::from_utf8_lossy(&out.stderr).contains("already claimed"));
 
+    // An offline proof for a receipt, verified with nothing but the validators' keys.
+    let bundle = tmp.path().join("siti.tlog-proof");
+    let out = client(
+        &config,
+        &["proof", &codes[0], "--out", bundle.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verified = Command::new(binary("bansos-verify"))
+        .args([
+            "proof",
+            bundle.to_str().unwrap(),
+            "--quorum",
+            "3",
+            "--keys-file",
+        ])
+        .arg(net.dir.join("vkeys.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
     // An offline outlet queues two claims; one of them is paid online elsewhere first: sync
     // commits the other and reports the conflict.
     let offline = ["--offline", "--amount", "200000", "--region", "1101"];
