@@ -12,7 +12,9 @@ use bansos_client::claim::{self, Payout, parse_receipt};
 use bansos_client::import::{Importer, write_rejects};
 use bansos_client::store::{Outcome, QueuedClaim, ReceiptStore};
 use bansos_genesis::{Network, Role};
-use bansos_verifier::entry::{Channel, Claim, RegionCode, Rupiah, SignedTx, TxBody};
+use bansos_verifier::entry::{
+    AmountRule, Channel, Claim, PeriodKind, ProgramRegistered, RegionCode, Rupiah, SignedTx, TxBody,
+};
 use bansos_verifier::entry::{Period, ProgramCode};
 use bansos_verifier::hash::Hash;
 use bansos_verifier::note::SignerKey;
@@ -78,6 +80,31 @@ enum Command {
         expires_days: u64,
         /// Seconds to wait for the validators' verdicts before stopping (a re-run collects the rest).
         #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
+    /// Register a new aid program on the log (ministries). Programs known from the start are
+    /// in genesis.json.
+    RegisterProgram {
+        /// Code, 2 to 16 capital letters, digits or underscores, e.g. BLT_DD.
+        #[arg(long)]
+        code: String,
+        /// Name for people.
+        #[arg(long)]
+        name: String,
+        /// monthly, quarterly or yearly.
+        #[arg(long)]
+        period_kind: String,
+        /// A flat amount in rupiah for every allocation...
+        #[arg(long, conflicts_with_all = ["min", "max"], required_unless_present_all = ["min", "max"])]
+        amount: Option<u64>,
+        /// ...or the smallest allowed amount...
+        #[arg(long, requires = "max")]
+        min: Option<u64>,
+        /// ...and the largest.
+        #[arg(long, requires = "min")]
+        max: Option<u64>,
+        /// Seconds to wait for the verdict.
+        #[arg(long, default_value_t = 60)]
         wait: u64,
     },
     /// Show an allocation's public record and claim status, by its id (32 hex digits) or by a
@@ -474,6 +501,61 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             let state = claim::submit(&mut nodes, &tx, Duration::from_secs(wait))?;
             Ok(report_claim(&state))
+        }
+        Command::RegisterProgram {
+            code,
+            name,
+            period_kind,
+            amount,
+            min,
+            max,
+            wait,
+        } => {
+            let (network, key, member) = identity(&config)?;
+            if member.role != Role::Ministry {
+                bail!(
+                    "only a ministry registers programs; {} is not one",
+                    member.name
+                );
+            }
+            let period_kind = match period_kind.as_str() {
+                "monthly" => PeriodKind::Monthly,
+                "quarterly" => PeriodKind::Quarterly,
+                "yearly" => PeriodKind::Yearly,
+                _ => bail!("--period-kind is monthly, quarterly or yearly"),
+            };
+            let amount = match (amount, min, max) {
+                (Some(a), _, _) => AmountRule::Flat(Rupiah(a)),
+                (None, Some(min), Some(max)) => AmountRule::Range {
+                    min: Rupiah(min),
+                    max: Rupiah(max),
+                },
+                _ => bail!("give --amount, or --min and --max"),
+            };
+            let body = TxBody::ProgramRegistered(ProgramRegistered {
+                code: ProgramCode::new(&code)
+                    .context("a program code is 2 to 16 capital letters, digits or underscores")?,
+                name,
+                period_kind,
+                amount,
+            });
+            let tx = SignedTx::sign(&network.id, member.id, body, key.signing_key())
+                .map_err(|e| anyhow::anyhow!("the program is invalid: {e}"))?;
+            let state = claim::submit(&mut nodes, &tx, Duration::from_secs(wait))?;
+            Ok(match state {
+                TxState::Committed { leaf, .. } => {
+                    println!("program {code} registered at leaf {leaf}");
+                    ExitCode::SUCCESS
+                }
+                TxState::Rejected(why) => {
+                    println!("program refused: {why}");
+                    ExitCode::from(1)
+                }
+                _ => {
+                    println!("submitted, not yet committed");
+                    ExitCode::from(3)
+                }
+            })
         }
         Command::Proof { receipt, out } => {
             let (network, _, _) = identity(&config)?;

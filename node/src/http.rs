@@ -283,7 +283,7 @@ async fn program(State(s): State<Arc<ReadState>>, Path(code): Path<String>) -> R
         return error(
             StatusCode::BAD_REQUEST,
             "bad_program_code",
-            "A program code is 2 to 16 capital letters, digits or dashes.",
+            "A program code is 2 to 16 capital letters, digits or underscores.",
         );
     };
     match s.store.snapshot().and_then(|snap| snap.program(&code)) {

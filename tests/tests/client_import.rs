@@ -362,4 +362,51 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
     assert!(text.contains("2 queued claims synced, 1 refused"), "{text}");
     assert!(text.contains("committed at leaf"), "{text}");
     assert!(text.contains("refused"), "{text}");
+
+    // A program registered on the log (not in genesis) can be allocated from at once.
+    let out = client(
+        &config,
+        &[
+            "register-program",
+            "--code",
+            "BLT_DD",
+            "--name",
+            "BLT Dana Desa",
+            "--period-kind",
+            "monthly",
+            "--amount",
+            "300000",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("registered at leaf"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv4 = tmp.path().join("blt.csv");
+    std::fs::write(
+        &csv4,
+        "nik,name,family_card,region_code,amount,channel\n\
+         1101011203850001,Siti Aminah,1101010101010001,1101012001,,bri\n",
+    )
+    .unwrap();
+    let out = client(
+        &config,
+        &[
+            "allocate",
+            "--program",
+            "BLT_DD",
+            "--period",
+            "2026-11",
+            "--csv",
+            csv4.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("1 committed"),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
