@@ -177,6 +177,42 @@ impl Nodes {
         })
     }
 
+    /// The states of many transactions (hashes in hex), in order, in requests of up to 10,000.
+    pub fn statuses(&mut self, hashes: &[String]) -> Result<Vec<TxState>, ApiError> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for chunk in hashes.chunks(10_000) {
+            let mut body = Vec::with_capacity(chunk.len() * 32);
+            for h in chunk {
+                let bytes = data_encoding::HEXLOWER
+                    .decode(h.as_bytes())
+                    .map_err(|e| ApiError::Refused(format!("not a transaction hash: {e}")))?;
+                body.extend_from_slice(&bytes);
+            }
+            let list = self.with_failover(|agent, url| {
+                let mut r = agent
+                    .post(&format!("{url}/v1/tx-status"))
+                    .header("content-type", "application/octet-stream")
+                    .send(&body[..])
+                    .map_err(|e| e.to_string())?;
+                if r.status().as_u16() != 200 {
+                    return Ok(None);
+                }
+                let text = r.body_mut().read_to_string().map_err(|e| e.to_string())?;
+                let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+                Ok(v["results"].as_array().cloned())
+            })?;
+            if list.len() != chunk.len() {
+                return Err(ApiError::Refused(format!(
+                    "{} states for {} transactions",
+                    list.len(),
+                    chunk.len()
+                )));
+            }
+            out.extend(list.iter().map(state_of));
+        }
+        Ok(out)
+    }
+
     /// Raw bytes from the API (a tile, the checkpoint); `None` on 404.
     pub fn get_bytes(&mut self, path: &str) -> Result<Option<Vec<u8>>, ApiError> {
         self.with_failover(|agent, url| {

@@ -207,8 +207,9 @@ impl Importer<'_> {
         let deadline = std::time::Instant::now() + wait;
         while !pending.is_empty() && std::time::Instant::now() < deadline {
             let mut still = Vec::new();
-            for hash in pending {
-                match nodes.status(&hash)? {
+            let states = nodes.statuses(&pending)?;
+            for (hash, state) in pending.into_iter().zip(states) {
+                match state {
                     TxState::Committed { height, leaf } => {
                         settled.push((hash, Outcome::Committed { height, leaf }))
                     }

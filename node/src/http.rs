@@ -387,6 +387,11 @@ pub fn router(state: Arc<ReadState>) -> Router {
             post(crate::write::post_txs)
                 .layer(DefaultBodyLimit::max(crate::write::BATCH_BYTES_MAX)),
         )
+        .route(
+            "/v1/tx-status",
+            post(crate::write::tx_status)
+                .layer(DefaultBodyLimit::max(crate::write::STATUS_HASHES_MAX * 32)),
+        )
         .route("/v1/status", get(crate::write::status))
         .route("/metrics", get(crate::write::metrics))
         .fallback(|| async {

@@ -350,6 +350,62 @@ pub fn uncommitted_status(s: &ReadState, hash: &Hash) -> Option<serde_json::Valu
         .map(|why| serde_json::json!({"status": "rejected", "message": why}))
 }
 
+/// Most hashes in one `POST /v1/tx-status`.
+pub const STATUS_HASHES_MAX: usize = 10_000;
+
+/// `POST /v1/tx-status`: the states of many transactions at once. Body: their 32-byte hashes
+/// concatenated. Answer: `{"results": [...]}` in order, each as `GET /v1/tx/<hash>` would
+/// answer (`{"status": "unknown"}` for a hash this validator does not know).
+pub async fn tx_status(
+    State(s): State<Arc<ReadState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_error(e, STATUS_HASHES_MAX * 32),
+    };
+    if body.len() % 32 != 0 || body.len() / 32 > STATUS_HASHES_MAX {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_hash_list",
+            &format!(
+                "The body must be at most {STATUS_HASHES_MAX} transaction hashes of 32 bytes each, concatenated."
+            ),
+        );
+    }
+    let st = s.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let snap = st.store.snapshot()?;
+        let mut out = Vec::with_capacity(body.len() / 32);
+        for chunk in body.chunks(32) {
+            let hash = Hash(chunk.try_into().expect("32 bytes"));
+            out.push(match snap.tx_location(&hash)? {
+                Some(loc) => serde_json::json!({ "status": "committed", "height": loc.height, "leaf": loc.leaf.0 }),
+                None => uncommitted_status(&st, &hash)
+                    .unwrap_or_else(|| serde_json::json!({ "status": "unknown" })),
+            });
+        }
+        Ok::<_, bansos_store::StoreError>(out)
+    })
+    .await;
+    match result {
+        Ok(Ok(results)) => Json(serde_json::json!({ "results": results })).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "reading the store failed");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_error",
+                "The node could not read its storage; try again or another node.",
+            )
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The node failed while reading transaction states.",
+        ),
+    }
+}
+
 /// `GET /v1/status`.
 pub async fn status(State(s): State<Arc<ReadState>>) -> Response {
     let Some(live) = &s.live else {
