@@ -36,6 +36,8 @@ pub struct ImportReport {
     pub pending: usize,
     /// Refused rows: by the checks, or by the validators (e.g. already allocated).
     pub rejected: Vec<Rejected>,
+    /// Accepted rows that deserve a second look: (line, what).
+    pub warnings: Vec<(u64, &'static str)>,
 }
 
 /// Why an import stopped.
@@ -107,6 +109,11 @@ impl Importer<'_> {
         let mut report = ImportReport {
             valid: checked.valid.len(),
             rejected: checked.rejected,
+            warnings: checked
+                .valid
+                .iter()
+                .flat_map(|r| r.warnings.iter().map(move |w| (r.line, *w)))
+                .collect(),
             ..ImportReport::default()
         };
         let (program, period) = (self.program.as_str(), self.period.as_str());

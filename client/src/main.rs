@@ -672,6 +672,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Duration::from_secs(wait),
                 &mut |line| eprintln!("{line}"),
             )?;
+            for (line, warning) in &report.warnings {
+                eprintln!("warning, line {line}: {warning}");
+            }
             let rejects_path =
                 rejects.unwrap_or_else(|| PathBuf::from(format!("{}.rejects.csv", csv.display())));
             write_rejects(&rejects_path, &report.rejected)

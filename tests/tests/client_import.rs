@@ -388,7 +388,8 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
     std::fs::write(
         &csv4,
         "nik,name,family_card,region_code,amount,channel\n\
-         1101011203850001,Siti Aminah,1101010101010001,1101012001,,bri\n",
+         1101011203850001,Siti Aminah,1101010101010001,1101012001,,bri\n\
+         3171991203850009,Rina,3171010101010009,3171011001,,bri\n",
     )
     .unwrap();
     let out = client(
@@ -404,9 +405,15 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
         ],
     );
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("1 committed"),
+        String::from_utf8_lossy(&out.stdout).contains("2 committed"),
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A kecamatan unknown today (regions split) is a warning, not a refusal.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning, line 3: the NIK's kecamatan"),
+        "{}",
         String::from_utf8_lossy(&out.stderr)
     );
 }
