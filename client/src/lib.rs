@@ -12,6 +12,7 @@ pub mod api;
 pub mod claim;
 pub mod import;
 pub mod letters;
+pub mod pdf;
 pub mod proof;
 pub mod qr;
 pub mod regions;

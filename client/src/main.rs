@@ -128,9 +128,9 @@ enum Command {
         out: PathBuf,
     },
     /// Write the invitation letters of this store's committed allocations of a program and
-    /// period: for each recipient a printable HTML letter in Bahasa Indonesia (the QR receipt,
-    /// the typed code, amount, program, period, where and until when to collect, how to check
-    /// it) and the QR code alone as PNG, plus index.html. The folder is private (0700): a
+    /// period: for each recipient a letter in Bahasa Indonesia (the QR receipt, the typed code,
+    /// amount, program, period, where and until when to collect, how to check it) as printable
+    /// HTML and as a one-page A4 PDF, and the QR code alone as PNG, plus index.html. The folder is private (0700): a
     /// receipt lets its holder claim.
     Letters {
         /// Program code.
@@ -409,6 +409,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     &bansos_client::letters::html(&letter, &qr),
                 )?;
                 write_private_bytes(&out.join(format!("{}.png", a.allocation)), &qr)?;
+                let (side, modules) = bansos_client::qr::modules(&text);
+                write_private_bytes(
+                    &out.join(format!("{}.pdf", a.allocation)),
+                    &bansos_client::pdf::letter(&letter, (side, &modules)),
+                )?;
                 index.push_str(&format!(
                     "<li><a href=\"{0}.html\">{1}</a></li>\n",
                     a.allocation,

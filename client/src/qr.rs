@@ -26,29 +26,42 @@ pub enum QrError {
     Decode(String),
 }
 
-/// A PNG (8-bit greyscale) of `text` as a QR code with medium error correction, `scale` pixels a
-/// module.
-pub fn png(text: &str, scale: usize) -> Vec<u8> {
+/// The QR code of `text` (medium error correction) as a square of modules, quiet zone included:
+/// (side, one byte a module, 0 dark and 255 light, row by row from the top).
+pub fn modules(text: &str) -> (usize, Vec<u8>) {
     let code =
         QrCode::with_error_correction_level(text, EcLevel::M).expect("a receipt fits a QR code");
     let w = code.width();
-    let side = (w + 2 * QUIET) * scale;
+    let side = w + 2 * QUIET;
     let colors = code.to_colors();
-    let mut pixels = vec![255u8; side * side];
+    let mut m = vec![255u8; side * side];
     for y in 0..w {
         for x in 0..w {
             if colors[y * w + x] == Color::Dark {
-                for dy in 0..scale {
-                    let row = ((y + QUIET) * scale + dy) * side;
-                    let start = row + (x + QUIET) * scale;
-                    pixels[start..start + scale].fill(0);
-                }
+                m[(y + QUIET) * side + x + QUIET] = 0;
             }
+        }
+    }
+    (side, m)
+}
+
+/// A PNG (8-bit greyscale) of `text` as a QR code, `scale` pixels a module.
+pub fn png(text: &str, scale: usize) -> Vec<u8> {
+    let (side, m) = modules(text);
+    let px = side * scale;
+    let mut pixels = Vec::with_capacity(px * px);
+    for row in m.chunks(side) {
+        let line: Vec<u8> = row
+            .iter()
+            .flat_map(|&v| std::iter::repeat_n(v, scale))
+            .collect();
+        for _ in 0..scale {
+            pixels.extend_from_slice(&line);
         }
     }
     let mut out = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut out, side as u32, side as u32);
+        let mut enc = png::Encoder::new(&mut out, px as u32, px as u32);
         enc.set_color(png::ColorType::Grayscale);
         enc.set_depth(png::BitDepth::Eight);
         let mut writer = enc.write_header().expect("writing to memory");

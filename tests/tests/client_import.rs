@@ -279,6 +279,8 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
         assert_eq!(&bansos_client::qr::decode_png(&png).unwrap(), code);
         let html = std::fs::read_to_string(letters.join(format!("{id}.html"))).unwrap();
         assert!(html.contains(&code[..5]) && html.contains("Rp 200.000"));
+        let pdf = std::fs::read(letters.join(format!("{id}.pdf"))).unwrap();
+        assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
     }
     let budi_qr = letters.join(format!("{}.png", ids[2]));
     let by_qr = |bri: &Path| {
