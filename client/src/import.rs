@@ -21,6 +21,40 @@ use crate::store::{AllocationRecord, Outcome, ReceiptStore, StoreError};
 /// Transactions per submitted batch.
 pub const BATCH: usize = 1000;
 
+/// How far an import got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Transactions submitted so far, of all to submit.
+    Submitted {
+        /// Submitted.
+        done: usize,
+        /// To submit.
+        total: usize,
+    },
+    /// Submitted transactions not yet decided.
+    Waiting {
+        /// How many.
+        pending: usize,
+    },
+}
+
+impl Progress {
+    /// A progress bar 30 characters wide, e.g. `[#########.....] 12000/50000 submitted`.
+    pub fn bar(&self) -> String {
+        match *self {
+            Progress::Submitted { done, total } => {
+                let filled = (done * 30).checked_div(total).unwrap_or(30);
+                format!(
+                    "[{}{}] {done}/{total} submitted",
+                    "#".repeat(filled),
+                    ".".repeat(30 - filled)
+                )
+            }
+            Progress::Waiting { pending } => format!("waiting for {pending} to be committed"),
+        }
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Default)]
 pub struct ImportReport {
@@ -88,14 +122,14 @@ fn hex(b: &[u8]) -> String {
 }
 
 impl Importer<'_> {
-    /// Runs the import of `csv` against `nodes`; `progress` hears a line now and then.
+    /// Runs the import of `csv` against `nodes`; `progress` hears how far it got.
     pub fn run(
         &self,
         csv: &[u8],
         store: &mut ReceiptStore,
         nodes: &mut Nodes,
         wait: std::time::Duration,
-        progress: &mut dyn FnMut(&str),
+        progress: &mut dyn FnMut(Progress),
     ) -> Result<ImportReport, ImportError> {
         let payers: HashMap<String, MemberId> = self
             .network
@@ -204,11 +238,10 @@ impl Importer<'_> {
                     _ => pending.push(rec.tx_hash.clone()),
                 }
             }
-            progress(&format!(
-                "submitted {} of {}",
-                ((n + 1) * BATCH).min(unsettled.len()),
-                unsettled.len()
-            ));
+            progress(Progress::Submitted {
+                done: ((n + 1) * BATCH).min(unsettled.len()),
+                total: unsettled.len(),
+            });
         }
         // Wait for the validators' verdicts.
         let deadline = std::time::Instant::now() + wait;
@@ -228,7 +261,9 @@ impl Importer<'_> {
             }
             pending = still;
             if !pending.is_empty() {
-                progress(&format!("waiting for {} to be committed", pending.len()));
+                progress(Progress::Waiting {
+                    pending: pending.len(),
+                });
                 std::thread::sleep(std::time::Duration::from_millis(300));
             }
         }
@@ -282,4 +317,26 @@ pub fn write_rejects(path: &std::path::Path, rejects: &[Rejected]) -> std::io::R
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     f.write_all(&bytes)?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Progress;
+
+    #[test]
+    fn the_bar_fills_with_progress() {
+        assert_eq!(
+            Progress::Submitted { done: 0, total: 10 }.bar(),
+            format!("[{}] 0/10 submitted", ".".repeat(30))
+        );
+        assert_eq!(
+            Progress::Submitted { done: 5, total: 10 }.bar(),
+            format!("[{}{}] 5/10 submitted", "#".repeat(15), ".".repeat(15))
+        );
+        assert!(
+            Progress::Submitted { done: 0, total: 0 }
+                .bar()
+                .starts_with("[####")
+        );
+    }
 }

@@ -1,5 +1,5 @@
-//! `bansos-client`: what ministries and banks run day to day (issue #4, in progress: `allocate`
-//! and `status` today).
+//! `bansos-client`: what ministries and banks run day to day: registry import, letters, claims
+//! (online, offline, by QR), status and proofs.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,7 +25,7 @@ use serde::Deserialize;
 #[command(
     name = "bansos-client",
     version,
-    about = "Bansos Ledger operator client: registry import into allocations, allocation status",
+    about = "Bansos Ledger operator client: registry import, letters, claims, status, proofs",
     long_about = "Bansos Ledger operator client, for ministries and banks.\n\n\
         client.toml (relative paths are relative to its folder):\n  \
         genesis = \"genesis.json\"              # the network's genesis\n  \
@@ -675,8 +675,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut store,
                 &mut nodes,
                 Duration::from_secs(wait),
-                &mut |line| eprintln!("{line}"),
+                &mut |p| {
+                    // A bar redrawn in place on a terminal; plain lines in a log file.
+                    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                        eprint!("\r{:<60}", p.bar());
+                    } else {
+                        eprintln!("{}", p.bar());
+                    }
+                },
             )?;
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprintln!();
+            }
             for (line, warning) in &report.warnings {
                 eprintln!("warning, line {line}: {warning}");
             }
