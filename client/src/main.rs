@@ -82,39 +82,21 @@ enum Command {
         #[arg(long, default_value_t = 120)]
         wait: u64,
     },
-    /// Register a new aid program on the log (ministries). Programs known from the start are
-    /// in genesis.json.
-    RegisterProgram {
-        /// Code, 2 to 16 capital letters, digits or underscores, e.g. BLT_DD.
-        #[arg(long)]
-        code: String,
-        /// Name for people.
-        #[arg(long)]
-        name: String,
-        /// monthly, quarterly or yearly.
-        #[arg(long)]
-        period_kind: String,
-        /// A flat amount in rupiah for every allocation...
-        #[arg(long, conflicts_with_all = ["min", "max"], required_unless_present_all = ["min", "max"])]
-        amount: Option<u64>,
-        /// ...or the smallest allowed amount...
-        #[arg(long, requires = "max")]
-        min: Option<u64>,
-        /// ...and the largest.
-        #[arg(long, requires = "min")]
-        max: Option<u64>,
-        /// Seconds to wait for the verdict.
-        #[arg(long, default_value_t = 60)]
-        wait: u64,
+    /// Register aid programs (ministries).
+    Program {
+        #[command(subcommand)]
+        command: ProgramCommand,
     },
-    /// Show an allocation's public record and claim status, by its id (32 hex digits) or by a
-    /// recipient's receipt code.
+    /// Show an allocation's public record and claim status.
+    ///
+    /// By its id (32 hex digits) or by a recipient's receipt code.
     Status {
         /// Allocation id or receipt code.
         allocation: String,
     },
-    /// Write the receipt codes of this store's committed allocations of a program and period
-    /// to a file (mode 0600: a code lets its holder claim): one line per recipient,
+    /// Write the receipt codes of committed allocations to a private file.
+    ///
+    /// The codes of this store's committed allocations of a program and period go to a file (mode 0600: a code lets its holder claim): one line per recipient,
     /// `<allocation id> <receipt code>`, in import order.
     Receipts {
         /// Program code.
@@ -127,8 +109,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Write the invitation letters of this store's committed allocations of a program and
-    /// period: for each recipient a letter in Bahasa Indonesia (the QR receipt, the typed code,
+    /// Write the invitation letters (HTML, PDF, QR PNG) of committed allocations.
+    ///
+    /// For each of this store's committed allocations of a program and period: for each recipient a letter in Bahasa Indonesia (the QR receipt, the typed code,
     /// amount, program, period, where and until when to collect, how to check it) as printable
     /// HTML and as a one-page A4 PDF, and the QR code alone as PNG, plus index.html. The folder is private (0700): a
     /// receipt lets its holder claim.
@@ -178,7 +161,9 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         wait: u64,
     },
-    /// Write a C2SP tlog-proof bundle for a receipt: the allocation's entry, its inclusion proof
+    /// Write a checked offline proof bundle for a receipt.
+    ///
+    /// A C2SP tlog-proof bundle: the allocation's entry, its inclusion proof
     /// and the checkpoint signed by a quorum of validators, checked before it is written. The
     /// recipient (or anyone given it) verifies it offline with `bansos-verify proof`.
     Proof {
@@ -188,10 +173,41 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Submit the claims queued offline and report each outcome (committed, or refused with the
-    /// reason, e.g. claimed elsewhere first).
+    /// Submit the claims queued offline and report each outcome.
+    ///
+    /// Committed, or refused with the reason (e.g. claimed elsewhere first).
     Sync {
         /// Seconds to wait for the verdicts.
+        #[arg(long, default_value_t = 60)]
+        wait: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgramCommand {
+    /// Register a new aid program on the log.
+    ///
+    /// For ministries. Programs known from the start are in genesis.json.
+    Register {
+        /// Code, 2 to 16 capital letters, digits or underscores, e.g. BLT_DD.
+        #[arg(long)]
+        code: String,
+        /// Name for people.
+        #[arg(long)]
+        name: String,
+        /// monthly, quarterly or yearly.
+        #[arg(long)]
+        period_kind: String,
+        /// A flat amount in rupiah for every allocation...
+        #[arg(long, conflicts_with_all = ["min", "max"], required_unless_present_all = ["min", "max"])]
+        amount: Option<u64>,
+        /// ...or the smallest allowed amount...
+        #[arg(long, requires = "max")]
+        min: Option<u64>,
+        /// ...and the largest.
+        #[arg(long, requires = "min")]
+        max: Option<u64>,
+        /// Seconds to wait for the verdict.
         #[arg(long, default_value_t = 60)]
         wait: u64,
     },
@@ -507,14 +523,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = claim::submit(&mut nodes, &tx, Duration::from_secs(wait))?;
             Ok(report_claim(&state))
         }
-        Command::RegisterProgram {
-            code,
-            name,
-            period_kind,
-            amount,
-            min,
-            max,
-            wait,
+        Command::Program {
+            command:
+                ProgramCommand::Register {
+                    code,
+                    name,
+                    period_kind,
+                    amount,
+                    min,
+                    max,
+                    wait,
+                },
         } => {
             let (network, key, member) = identity(&config)?;
             if member.role != Role::Ministry {

@@ -369,7 +369,8 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
     let out = client(
         &config,
         &[
-            "register-program",
+            "program",
+            "register",
             "--code",
             "BLT_DD",
             "--name",
