@@ -21,6 +21,22 @@ pub struct Letter<'a> {
     pub verify_url: &'a str,
 }
 
+impl Letter<'_> {
+    /// A letter to a synthetic recipient with this name, for tests and layout checks.
+    pub fn sample(name: &str) -> Letter<'_> {
+        Letter {
+            name,
+            program: "Program Sembako",
+            period: "2026-11",
+            amount: 200_000,
+            payer: "PT Pos Indonesia",
+            expires_at: 1_803_772_800,
+            code: "ABCDE12345",
+            verify_url: "https://ledger.example/verify",
+        }
+    }
+}
+
 /// Escapes text for HTML.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -66,17 +82,8 @@ pub fn tanggal(unix: u64) -> String {
         "November",
         "Desember",
     ];
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = (unix / 86_400) as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{day} {} {year}", BULAN[(month - 1) as usize])
+    let t = bansos_verifier::time::Utc::from_unix(unix);
+    format!("{} {} {}", t.day, BULAN[(t.month - 1) as usize], t.year)
 }
 
 /// The typed code in groups of five, easier to read aloud and type.
@@ -150,16 +157,7 @@ mod tests {
 
     #[test]
     fn a_letter_carries_everything_and_escapes_names() {
-        let l = Letter {
-            name: "Siti <Aminah>",
-            program: "Program Sembako",
-            period: "2026-11",
-            amount: 200_000,
-            payer: "PT Pos Indonesia",
-            expires_at: 1_803_772_800,
-            code: "ABCDE12345",
-            verify_url: "https://ledger.example/verify",
-        };
+        let l = Letter::sample("Siti <Aminah>");
         let page = html(&l, b"png");
         assert!(page.contains("Siti &lt;Aminah&gt;"));
         assert!(page.contains("Rp 200.000"));

@@ -96,32 +96,26 @@ enum Command {
     },
     /// Write the receipt codes of committed allocations to a private file.
     ///
-    /// The codes of this store's committed allocations of a program and period go to a file (mode 0600: a code lets its holder claim): one line per recipient,
-    /// `<allocation id> <receipt code>`, in import order.
+    /// The codes of this store's committed allocations of a program and period go to a file
+    /// (mode 0600: a code lets its holder claim): one line per recipient, `<allocation id>
+    /// <receipt code>`, in import order.
     Receipts {
-        /// Program code.
-        #[arg(long)]
-        program: String,
-        /// Period.
-        #[arg(long)]
-        period: String,
+        #[command(flatten)]
+        allocations: Allocations,
         /// The file to write.
         #[arg(long)]
         out: PathBuf,
     },
     /// Write the invitation letters (HTML, PDF, QR PNG) of committed allocations.
     ///
-    /// For each of this store's committed allocations of a program and period: for each recipient a letter in Bahasa Indonesia (the QR receipt, the typed code,
-    /// amount, program, period, where and until when to collect, how to check it) as printable
-    /// HTML and as a one-page A4 PDF, and the QR code alone as PNG, plus index.html. The folder is private (0700): a
-    /// receipt lets its holder claim.
+    /// For each of this store's committed allocations of a program and period, a letter in
+    /// Bahasa Indonesia (the QR receipt, the typed code, amount, program, period, where and until
+    /// when to collect, how to check it) as printable HTML and as a one-page A4 PDF, and the QR
+    /// code alone as PNG, plus index.html. The folder is private (0700): a receipt lets its
+    /// holder claim.
     Letters {
-        /// Program code.
-        #[arg(long)]
-        program: String,
-        /// Period.
-        #[arg(long)]
-        period: String,
+        #[command(flatten)]
+        allocations: Allocations,
         /// The folder to write (created).
         #[arg(long)]
         out: PathBuf,
@@ -211,6 +205,17 @@ enum ProgramCommand {
         #[arg(long, default_value_t = 60)]
         wait: u64,
     },
+}
+
+/// Which allocations of the receipts store: one program's, for one period.
+#[derive(clap::Args)]
+struct Allocations {
+    /// Program code.
+    #[arg(long)]
+    program: String,
+    /// Period.
+    #[arg(long)]
+    period: String,
 }
 
 /// `client.toml`.
@@ -352,8 +357,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Receipts {
-            program,
-            period,
+            allocations: Allocations { program, period },
             out,
         } => {
             let (network, _, _) = identity(&config)?;
@@ -369,8 +373,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Letters {
-            program,
-            period,
+            allocations: Allocations { program, period },
             out,
             verify_url,
         } => {

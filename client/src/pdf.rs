@@ -173,16 +173,7 @@ mod tests {
 
     #[test]
     fn the_cross_reference_table_points_at_every_object() {
-        let l = Letter {
-            name: "Siti (Aminah) \\ Ülker 李",
-            program: "Program Sembako",
-            period: "2026-11",
-            amount: 200_000,
-            payer: "PT Pos Indonesia",
-            expires_at: 1_803_772_800,
-            code: "ABCDE12345",
-            verify_url: "https://ledger.example/verify",
-        };
+        let l = Letter::sample("Siti (Aminah) \\ Ülker 李");
         let (side, modules) = crate::qr::modules("ABCDE12345");
         let pdf = letter(&l, (side, &modules));
         assert!(pdf.starts_with(b"%PDF-1.4"));

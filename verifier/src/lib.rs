@@ -19,6 +19,7 @@ pub mod merkle;
 pub mod note;
 pub mod receipt;
 pub mod tile;
+pub mod time;
 pub mod tlog_proof;
 
 mod codec;
