@@ -5,8 +5,8 @@
 //! from any source of subtree hashes), the C2SP formats (signed notes with Ed25519 signatures and
 //! timestamped cosignatures, tlog-checkpoint bodies, tlog-tiles paths, hash tiles and entry
 //! bundles, tlog-proof bundles), the ledger's canonical binary encoding of entries and
-//! signed transactions, the beneficiary commitment, the keyed dedup tag, the claim lock, and the
-//! recipient's receipt.
+//! signed transactions, the beneficiary commitment, the keyed dedup tag, the claim lock, the
+//! recipient's receipt, and calendar dates for people.
 //!
 //! It does no I/O: no files, sockets, clock or random source. Time, keys and randomness are
 //! parameters, so the same code runs in a validator, in the CLI, and under a fuzzer.
