@@ -90,10 +90,14 @@ pub fn prepare(
     check_record(&record, member, payout)?;
     let amount = record["allocation"]["amount"].as_u64().unwrap_or(0);
     let claimed = record["claimed"].as_u64().unwrap_or(0);
-    let region = payout.region.unwrap_or_else(|| {
-        RegionCode::new(record["allocation"]["region"].as_u64().unwrap_or(0) as u16)
-            .expect("a committed allocation has a valid region")
-    });
+    let region = match payout.region {
+        Some(r) => r,
+        None => record["allocation"]["region"]
+            .as_u64()
+            .and_then(|r| u16::try_from(r).ok())
+            .and_then(RegionCode::new)
+            .ok_or(ClaimError::Unknown)?,
+    };
     let claim = Claim {
         allocation: AllocationId(receipt.allocation.0),
         amount: payout.amount.unwrap_or(Rupiah(amount - claimed)),
