@@ -6,17 +6,20 @@
 //! timestamped cosignatures, tlog-checkpoint bodies, tlog-tiles paths, hash tiles and entry
 //! bundles, tlog-proof bundles), the ledger's canonical binary encoding of entries and
 //! signed transactions, the beneficiary commitment, the keyed dedup tag, the claim lock, the
-//! recipient's receipt, and calendar dates for people.
+//! recipient's receipt, the citizen's trust policy and check of their own receipt (`citizen`), and
+//! calendar dates for people.
 //!
 //! It does no I/O: no files, sockets, clock or random source. Time, keys and randomness are
 //! parameters, so the same code runs in a validator, in the CLI, and under a fuzzer.
 
 pub mod checkpoint;
+pub mod citizen;
 pub mod commitment;
 pub mod entry;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod receipt;
 pub mod tile;
 pub mod time;

@@ -804,3 +804,32 @@ fn tlog_proofs_parse_and_verify() {
         assert_eq!(tlog_proof_error(&err), p["error"], "{name}");
     }
 }
+
+#[test]
+fn citizen_verdicts_match_the_vectors() {
+    use bansos_verifier::citizen::check_bundle;
+    use bansos_verifier::commitment::Nik;
+    use bansos_verifier::policy::TrustPolicy;
+    let v = load("citizen.json");
+    let cases = arr(&v["cases"]);
+    assert!(cases.len() >= 20);
+    for case in cases {
+        let name = s(&case["name"]);
+        let policy = &v["policies"][s(&case["policy"])];
+        let policy = TrustPolicy::parse(policy.to_string().as_bytes()).expect("policy");
+        let receipt = Receipt::parse(s(&case["receipt"])).expect("receipt");
+        let nik = Nik::parse(s(&case["nik"])).expect("nik");
+        let verdict = check_bundle(
+            &policy,
+            &receipt,
+            &nik,
+            s(&case["bundle"]).as_bytes(),
+            u(&case["now"]),
+        );
+        assert_eq!(
+            serde_json::to_value(&verdict).expect("json"),
+            case["expect"],
+            "case {name}"
+        );
+    }
+}

@@ -41,6 +41,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("merkle.json", render(&merkle_vectors())),
         ("tiles.json", render(&tiles(&w))),
         ("tlog_proof.json", render(&tlog_proofs(&w))),
+        ("citizen.json", render(&citizen(&w))),
     ]
 }
 
@@ -2653,5 +2654,415 @@ fn tlog_proofs(w: &World) -> J {
         "valid" => valid_json,
         "unparseable" => unparseable_json,
         "failing" => failing_json,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The citizen's check (docs/VERIFY.md): receipts, NIKs and receipt bundles with their verdicts.
+
+fn citizen(w: &World) -> J {
+    use bansos_verifier::citizen::{self, Evidence, Outcome, Proven};
+    use bansos_verifier::policy::{PolicyFile, PolicyMember, PolicyProgram, TrustPolicy};
+
+    // The golden log, then allocation D (never claimed) and E (600,000 of which 400,000 paid).
+    let extra = [
+        ("D", "3171014101900004", 600_000),
+        ("E", "3171014101900005", 600_000),
+    ];
+    let mut leaves: Vec<Vec<u8>> = w.examples.iter().map(|e| e.leaf.encode()).collect();
+    let mut extra_secrets = Vec::new();
+    for (label, nik, amount) in extra {
+        let nik = Nik::parse(nik).expect("synthetic NIK");
+        let salt: [u8; 32] = fixed(&format!("salt/{label}"));
+        let secret: [u8; 16] = fixed(&format!("claim-secret/{label}"));
+        let body = TxBody::Allocation(Allocation {
+            id: AllocationId(fixed(&format!("allocation-id/{label}"))),
+            program: ProgramCode::new("PKH").expect("code"),
+            period: Period::new("2026Q4").expect("period"),
+            region: RegionCode::new(3273).expect("region"),
+            amount: Rupiah(amount),
+            payer: MemberId(2),
+            beneficiary_commitment: commitment::beneficiary_commitment(&salt, &nik),
+            dedup_tag: commitment::dedup_tag(&w.dedup_key, "PKH", "2026Q4", &nik),
+            claim_lock: commitment::claim_lock(&secret),
+            expires_at: EXPIRES_AT,
+        });
+        let tx = SignedTx::sign(&w.network, MemberId(0), body, &w.members[0].key).expect("tx");
+        let leaf = Leaf {
+            height: 5,
+            block_time: block_time(5),
+            tx,
+        };
+        leaves.push(leaf.encode());
+        extra_secrets.push((label, salt, secret, leaves.len() as u64 - 1));
+    }
+    let claim_e = TxBody::Claim(Claim {
+        allocation: AllocationId(fixed("allocation-id/E")),
+        amount: Rupiah(400_000),
+        channel: Channel::Agent,
+        region: RegionCode::new(3273).expect("region"),
+        outlet: fixed("outlet/bri-agent-3273-0007"),
+        claim_secret: extra_secrets[1].2,
+        claimed_at: block_time(6) - 3_600,
+    });
+    let tx = SignedTx::sign(&w.network, MemberId(2), claim_e, &w.members[2].key).expect("tx");
+    leaves.push(
+        Leaf {
+            height: 6,
+            block_time: block_time(6),
+            tx,
+        }
+        .encode(),
+    );
+
+    let hashes: Vec<Hash> = leaves.iter().map(|l| leaf_hash(l)).collect();
+    let size = TreeSize(hashes.len() as u64);
+    let root = merkle::root(&hashes[..], size).expect("in memory");
+    let body = Checkpoint::new(ORIGIN, size, root).body();
+    let note = w.signed_note(&body, &[0, 1, 2]).to_bytes();
+    let proven = |i: u64| Proven {
+        index: LeafIndex(i),
+        leaf: leaves[i as usize].clone(),
+        proof: merkle::inclusion_proof(&hashes[..], LeafIndex(i), size)
+            .expect("mem")
+            .expect("ok"),
+    };
+    let evidence = |alloc: u64, events: &[u64]| Evidence {
+        checkpoint: note.clone(),
+        allocation: Some(proven(alloc)),
+        events: events.iter().map(|&i| proven(i)).collect(),
+    };
+
+    let policy_file = PolicyFile {
+        format: bansos_verifier::policy::POLICY_FORMAT.into(),
+        network_name: "golden-vectors".into(),
+        network_id: w.network,
+        origin: ORIGIN.into(),
+        quorum: 3,
+        verifier_keys: (0..4).map(|i| w.vkey(i).to_string()).collect(),
+        members: w
+            .members
+            .iter()
+            .map(|m| PolicyMember {
+                id: m.id,
+                name: m.name.into(),
+                display_name: m.name.split('.').next().expect("name").to_uppercase(),
+                role: m.role.into(),
+            })
+            .collect(),
+        programs: vec![
+            PolicyProgram {
+                code: "PKH".into(),
+                name: "Program Keluarga Harapan".into(),
+            },
+            PolicyProgram {
+                code: "SEMBAKO".into(),
+                name: "Program Sembako".into(),
+            },
+        ],
+    };
+    let policy = TrustPolicy::new(policy_file.clone()).expect("policy");
+    let tag = bansos_verifier::receipt::network_tag(&w.network);
+
+    let receipt_of = |label: &str, salt: [u8; 32], secret: [u8; 16], index: u64| Receipt {
+        network_tag: tag,
+        leaf_index: LeafIndex(index),
+        allocation: AllocationId(fixed(&format!("allocation-id/{label}"))),
+        salt,
+        claim_secret: secret,
+    };
+    let golden = |i: usize| {
+        let b = &w.beneficiaries[i];
+        receipt_of(b.label, b.salt, b.claim_secret, 2 + i as u64)
+    };
+    let (a, b, c) = (golden(0), golden(1), golden(2));
+    let d = receipt_of(
+        "D",
+        extra_secrets[0].1,
+        extra_secrets[0].2,
+        extra_secrets[0].3,
+    );
+    let e = receipt_of(
+        "E",
+        extra_secrets[1].1,
+        extra_secrets[1].2,
+        extra_secrets[1].3,
+    );
+    let nik_of = |i: usize| w.beneficiaries[i].nik;
+    let (nik_d, nik_e) = (extra[0].1, extra[1].1);
+
+    let flip = |mut bytes: Vec<u8>, at: usize| {
+        bytes[at] ^= 1;
+        bytes
+    };
+    let mut tampered_entry = evidence(2, &[5]);
+    let n = tampered_entry.allocation.as_ref().expect("set").leaf.len();
+    tampered_entry.allocation.as_mut().expect("set").leaf =
+        flip(tampered_entry.allocation.clone().expect("set").leaf, n - 80);
+    let mut tampered_proof = evidence(2, &[5]);
+    tampered_proof.allocation.as_mut().expect("set").proof[0].0[0] ^= 1;
+    let mut tampered_claim = evidence(2, &[5]);
+    let n = tampered_claim.events[0].leaf.len();
+    tampered_claim.events[0].leaf = flip(tampered_claim.events[0].leaf.clone(), n - 70);
+    let mut too_few = evidence(2, &[5]);
+    too_few.checkpoint = w.signed_note(&body, &[0, 3]).to_bytes();
+    let mut tampered_checkpoint = evidence(2, &[5]);
+    let forged_root = Hash::digest(b"a forged root");
+    tampered_checkpoint.checkpoint = {
+        let good = w.signed_note(&body, &[0, 1, 2]).to_bytes();
+        let text = String::from_utf8(good).expect("UTF-8");
+        text.replacen(&root.to_base64(), &forged_root.to_base64(), 1)
+            .into_bytes()
+    };
+    let not_yet = Evidence {
+        checkpoint: note.clone(),
+        allocation: None,
+        events: Vec::new(),
+    };
+    let mut wrong_network = a.clone();
+    wrong_network.network_tag[0] ^= 0xff;
+    let mut claim_as_allocation = a.clone();
+    claim_as_allocation.leaf_index = LeafIndex(5);
+    let mut other_id = a.clone();
+    other_id.allocation.0[0] ^= 1;
+    let mut beyond = d.clone();
+    beyond.leaf_index = LeafIndex(size.0);
+    let mixed = {
+        let other_note = w.signed_note(&body, &[1, 2, 3]).to_bytes();
+        let one = evidence(2, &[]).to_bundle();
+        let two = Evidence {
+            checkpoint: other_note,
+            ..evidence(2, &[5])
+        }
+        .to_bundle();
+        let one: serde_json::Value = serde_json::from_str(&one).expect("json");
+        let mut two: serde_json::Value = serde_json::from_str(&two).expect("json");
+        two["allocation"] = one["allocation"].clone();
+        serde_json::to_string_pretty(&two).expect("json") + "\n"
+    };
+    let before = EXPIRES_AT - 86_400 * 30;
+
+    type Case = (
+        &'static str,
+        &'static str,
+        Receipt,
+        &'static str,
+        u64,
+        String,
+        Outcome,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "claimed",
+            "A: allocated 750,000 and paid 750,000 at a post office",
+            a.clone(),
+            nik_of(0),
+            before,
+            evidence(2, &[5]).to_bundle(),
+            Outcome::Claimed,
+        ),
+        (
+            "not_claimed",
+            "D: allocated, no claim yet",
+            d.clone(),
+            nik_d,
+            before,
+            evidence(d.leaf_index.0, &[]).to_bundle(),
+            Outcome::NotClaimed,
+        ),
+        (
+            "not_claimed_expired",
+            "D after its expiry: expired is true",
+            d.clone(),
+            nik_d,
+            EXPIRES_AT,
+            evidence(d.leaf_index.0, &[]).to_bundle(),
+            Outcome::NotClaimed,
+        ),
+        (
+            "paid_less",
+            "E: allocated 600,000, paid 400,000 by an agent",
+            e.clone(),
+            nik_e,
+            before,
+            evidence(e.leaf_index.0, &[10]).to_bundle(),
+            Outcome::PaidLess,
+        ),
+        (
+            "returned",
+            "B: returned by its payer (MOVED)",
+            b.clone(),
+            nik_of(1),
+            before,
+            evidence(3, &[6]).to_bundle(),
+            Outcome::Returned,
+        ),
+        (
+            "revoked",
+            "C: revoked by the ministry (DUPLICATE)",
+            c.clone(),
+            nik_of(2),
+            before,
+            evidence(4, &[7]).to_bundle(),
+            Outcome::Revoked,
+        ),
+        (
+            "nik_mismatch",
+            "A's receipt with B's NIK",
+            a.clone(),
+            nik_of(1),
+            before,
+            evidence(2, &[5]).to_bundle(),
+            Outcome::NikMismatch,
+        ),
+        (
+            "wrong_network",
+            "a receipt whose network tag is not the policy's",
+            wrong_network,
+            nik_of(0),
+            before,
+            evidence(2, &[5]).to_bundle(),
+            Outcome::WrongNetwork,
+        ),
+        (
+            "leaf_is_a_claim",
+            "the receipt points at a claim's leaf",
+            claim_as_allocation,
+            nik_of(0),
+            before,
+            evidence(5, &[]).to_bundle(),
+            Outcome::NotAnAllocation,
+        ),
+        (
+            "other_allocation_id",
+            "the leaf is an allocation with another id",
+            other_id,
+            nik_of(0),
+            before,
+            evidence(2, &[]).to_bundle(),
+            Outcome::NotAnAllocation,
+        ),
+        (
+            "not_in_log",
+            "the receipt's leaf index is the checkpoint's size",
+            beyond,
+            nik_d,
+            before,
+            not_yet.to_bundle(),
+            Outcome::NotInLog,
+        ),
+        (
+            "too_few_signatures",
+            "the checkpoint has 2 trusted signatures, the policy wants 3",
+            a.clone(),
+            nik_of(0),
+            before,
+            too_few.to_bundle(),
+            Outcome::InvalidCheckpoint,
+        ),
+        (
+            "tampered_checkpoint",
+            "the checkpoint's root was replaced: the first signature fails",
+            a.clone(),
+            nik_of(0),
+            before,
+            tampered_checkpoint.to_bundle(),
+            Outcome::InvalidCheckpoint,
+        ),
+        (
+            "tampered_entry",
+            "one bit of the allocation's leaf flipped",
+            a.clone(),
+            nik_of(0),
+            before,
+            tampered_entry.to_bundle(),
+            Outcome::InvalidEvidence,
+        ),
+        (
+            "tampered_proof",
+            "one bit of the allocation's proof flipped",
+            a.clone(),
+            nik_of(0),
+            before,
+            tampered_proof.to_bundle(),
+            Outcome::InvalidEvidence,
+        ),
+        (
+            "tampered_claim",
+            "one bit of the claim's leaf flipped",
+            a.clone(),
+            nik_of(0),
+            before,
+            tampered_claim.to_bundle(),
+            Outcome::InvalidEvidence,
+        ),
+        (
+            "unrelated_event",
+            "A's bundle carries E's claim",
+            a.clone(),
+            nik_of(0),
+            before,
+            evidence(2, &[5, 10]).to_bundle(),
+            Outcome::InvalidEvidence,
+        ),
+        (
+            "missing_allocation",
+            "no allocation although its index is inside the tree",
+            a.clone(),
+            nik_of(0),
+            before,
+            not_yet.to_bundle(),
+            Outcome::InvalidEvidence,
+        ),
+        (
+            "wrong_index",
+            "the allocation's proof is for leaf 3",
+            a.clone(),
+            nik_of(0),
+            before,
+            evidence(3, &[]).to_bundle(),
+            Outcome::InvalidEvidence,
+        ),
+        (
+            "mixed_checkpoints",
+            "the claim's tlog-proof carries another checkpoint",
+            a.clone(),
+            nik_of(0),
+            before,
+            mixed,
+            Outcome::InvalidEvidence,
+        ),
+        (
+            "malformed_bundle",
+            "not a receipt bundle",
+            a.clone(),
+            nik_of(0),
+            before,
+            "{\"format\": \"bansos-ledger/receipt-bundle@v2\"}\n".to_string(),
+            Outcome::InvalidEvidence,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, about, receipt, nik, now, bundle, want) in cases {
+        let nik_parsed = Nik::parse(nik).expect("synthetic NIK");
+        let verdict = citizen::check_bundle(&policy, &receipt, &nik_parsed, bundle.as_bytes(), now);
+        assert_eq!(verdict.outcome, want, "case {name}: {verdict:?}");
+        out.push(obj! {
+            "name" => name,
+            "about" => about,
+            "policy" => "validators_quorum_3",
+            "receipt" => receipt.to_text(),
+            "nik" => nik,
+            "now" => now,
+            "bundle" => bundle,
+            "expect" => view(&verdict),
+        });
+    }
+    obj! {
+        "description" => "The citizen's check of a receipt (docs/VERIFY.md): for each case a trust policy, a receipt code, a NIK, the time, and a receipt bundle (as the file's text), with the verdict both verifiers must produce.",
+        "regenerate" => "cargo run -p bansos-verifier --example golden_vectors -- testdata/vectors",
+        "synthetic_data" => SYNTHETIC_NOTE,
+        "policies" => J::Obj(vec![("validators_quorum_3".into(), view(&policy.file))]),
+        "cases" => out,
     }
 }

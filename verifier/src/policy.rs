@@ -1,0 +1,177 @@
+//! The citizen's trust policy (docs/VERIFY.md, "Trust policy"): which network, which checkpoint
+//! origin, which validator keys and how many of them must sign; plus member and program names
+//! for display. Made from the genesis file and shipped with the verifier or given by path.
+
+use serde::{Deserialize, Serialize};
+
+use crate::entry::{MemberId, NetworkId};
+use crate::note::{NoteError, Policy, VerifierKey};
+
+/// The `format` field of a trust policy file.
+pub const POLICY_FORMAT: &str = "bansos-ledger/trust-policy@v1";
+/// Largest policy file parsed.
+pub const POLICY_BYTES_MAX: usize = 256 * 1024;
+
+/// Why a trust policy file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// Not JSON of the expected shape.
+    #[error("the trust policy is not valid JSON of format {POLICY_FORMAT}: {0}")]
+    Malformed(String),
+    /// A key or the quorum is wrong.
+    #[error("the trust policy's keys: {0}")]
+    Keys(#[from] NoteError),
+}
+
+/// A member as the policy names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyMember {
+    /// Member number (as in transactions).
+    pub id: MemberId,
+    /// Short name.
+    pub name: String,
+    /// Name for people.
+    pub display_name: String,
+    /// `ministry`, `bank` or `auditor`.
+    pub role: String,
+}
+
+/// A program as the policy names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyProgram {
+    /// Program code.
+    pub code: String,
+    /// Name for people.
+    pub name: String,
+}
+
+/// The file as written (JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Always [`POLICY_FORMAT`].
+    pub format: String,
+    /// The network's name.
+    pub network_name: String,
+    /// The network id (SHA-256 of the genesis file).
+    pub network_id: NetworkId,
+    /// The checkpoint origin line.
+    pub origin: String,
+    /// Signatures required on a checkpoint.
+    pub quorum: usize,
+    /// C2SP verifier keys of the validators.
+    pub verifier_keys: Vec<String>,
+    /// Members, for display.
+    #[serde(default)]
+    pub members: Vec<PolicyMember>,
+    /// Programs, for display.
+    #[serde(default)]
+    pub programs: Vec<PolicyProgram>,
+}
+
+/// A parsed and checked trust policy.
+#[derive(Clone, Debug)]
+pub struct TrustPolicy {
+    /// The file's content.
+    pub file: PolicyFile,
+    policy: Policy,
+}
+
+impl TrustPolicy {
+    /// Checks a policy file's content: the format, every key, the quorum.
+    pub fn new(file: PolicyFile) -> Result<TrustPolicy, PolicyError> {
+        if file.format != POLICY_FORMAT {
+            return Err(PolicyError::Malformed(format!(
+                "format is {:?}, expected {POLICY_FORMAT:?}",
+                file.format
+            )));
+        }
+        let keys = file
+            .verifier_keys
+            .iter()
+            .map(|k| VerifierKey::parse(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        let policy = Policy::new(keys, file.quorum)?;
+        Ok(TrustPolicy { file, policy })
+    }
+
+    /// Parses a policy file.
+    pub fn parse(bytes: &[u8]) -> Result<TrustPolicy, PolicyError> {
+        if bytes.len() > POLICY_BYTES_MAX {
+            return Err(PolicyError::Malformed("the file is too large".into()));
+        }
+        let file: PolicyFile =
+            serde_json::from_slice(bytes).map_err(|e| PolicyError::Malformed(e.to_string()))?;
+        TrustPolicy::new(file)
+    }
+
+    /// The JSON text of the file.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(&self.file).expect("a policy serializes") + "\n"
+    }
+
+    /// The checkpoint signing policy.
+    pub fn checkpoint_policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The network id.
+    pub fn network_id(&self) -> &NetworkId {
+        &self.file.network_id
+    }
+
+    /// A member's name for people, if the policy knows it.
+    pub fn member_name(&self, id: MemberId) -> Option<&str> {
+        self.file
+            .members
+            .iter()
+            .find(|m| m.id == id)
+            .map(|m| m.display_name.as_str())
+    }
+
+    /// A program's name for people, if the policy knows it.
+    pub fn program_name(&self, code: &str) -> Option<&str> {
+        self.file
+            .programs
+            .iter()
+            .find(|p| p.code == code)
+            .map(|p| p.name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_and_bad_policies() {
+        let key = crate::note::SignerKey::new(
+            "kemensos",
+            ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+        );
+        let good = format!(
+            r#"{{"format":"bansos-ledger/trust-policy@v1","network_name":"n",
+            "network_id":"{}","origin":"o","quorum":1,"verifier_keys":["{}"],
+            "members":[{{"id":3,"name":"bri","display_name":"BRI","role":"bank"}}]}}"#,
+            "ab".repeat(32),
+            key.verifier_key()
+        );
+        let p = TrustPolicy::parse(good.as_bytes()).unwrap();
+        assert_eq!(p.member_name(MemberId(3)), Some("BRI"));
+        assert_eq!(p.checkpoint_policy().quorum(), 1);
+        assert_eq!(
+            TrustPolicy::parse(p.to_json().as_bytes()).unwrap().file,
+            p.file
+        );
+        for bad in [
+            good.replace("@v1", "@v2"),
+            good.replace("\"quorum\":1", "\"quorum\":2"),
+            good.replace("\"origin\"", "\"extra\":1,\"origin\""),
+            good.replace("kemensos+", "kemensos "),
+            good.replace(&"ab".repeat(32), "ab"),
+            "[]".to_string(),
+        ] {
+            assert!(TrustPolicy::parse(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+}
