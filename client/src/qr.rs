@@ -6,25 +6,7 @@ use qrcode::{Color, EcLevel, QrCode};
 
 /// Modules of white border around the code (the QR standard's quiet zone).
 const QUIET: usize = 4;
-/// Largest image accepted for decoding, in pixels per side.
-const DECODE_SIDE_MAX: u32 = 8000;
-
-/// Why a QR image could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum QrError {
-    /// Not a PNG (or damaged).
-    #[error("the image is not a readable PNG: {0}")]
-    Png(String),
-    /// Too large.
-    #[error("the image is larger than {DECODE_SIDE_MAX} pixels on a side")]
-    TooLarge,
-    /// No QR code found.
-    #[error("no QR code was found in the image; scan it again, flat and in focus")]
-    NotFound,
-    /// A QR code that does not decode.
-    #[error("the QR code could not be read: {0}")]
-    Decode(String),
-}
+pub use bansos_verifier::qr_image::{QrError, decode_png};
 
 /// The QR code of `text` (medium error correction) as a square of modules, quiet zone included:
 /// (side, one byte a module, 0 dark and 255 light, row by row from the top).
@@ -68,44 +50,6 @@ pub fn png(text: &str, scale: usize) -> Vec<u8> {
         writer.write_image_data(&pixels).expect("writing to memory");
     }
     out
-}
-
-/// Reads the first QR code in a PNG image.
-pub fn decode_png(bytes: &[u8]) -> Result<String, QrError> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| QrError::Png(e.to_string()))?;
-    let (w, h) = (reader.info().width, reader.info().height);
-    if w > DECODE_SIDE_MAX || h > DECODE_SIDE_MAX {
-        return Err(QrError::TooLarge);
-    }
-    let mut buf = vec![0u8; reader.output_buffer_size().ok_or(QrError::TooLarge)?];
-    let info = reader
-        .next_frame(&mut buf)
-        .map_err(|e| QrError::Png(e.to_string()))?;
-    let channels = info.color_type.samples();
-    let stride = info.line_size;
-    let luma = |x: usize, y: usize| -> u8 {
-        let p = &buf[y * stride + x * channels..];
-        match channels {
-            1 | 2 => p[0],
-            _ => {
-                ((u32::from(p[0]) * 299 + u32::from(p[1]) * 587 + u32::from(p[2]) * 114) / 1000)
-                    as u8
-            }
-        }
-    };
-    let mut img = rqrr::PreparedImage::prepare_from_greyscale(
-        info.width as usize,
-        info.height as usize,
-        luma,
-    );
-    let grids = img.detect_grids();
-    let grid = grids.first().ok_or(QrError::NotFound)?;
-    let (_, text) = grid.decode().map_err(|e| QrError::Decode(e.to_string()))?;
-    Ok(text)
 }
 
 #[cfg(test)]

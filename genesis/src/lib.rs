@@ -189,6 +189,51 @@ impl Network {
     }
 }
 
+impl Network {
+    /// The citizen's trust policy of this network (docs/VERIFY.md): its id and origin, the
+    /// validators' checkpoint keys and quorum, and member and program names for display.
+    pub fn trust_policy(&self) -> bansos_verifier::policy::TrustPolicy {
+        use bansos_verifier::policy::{POLICY_FORMAT, PolicyFile, PolicyMember, PolicyProgram};
+        let file = PolicyFile {
+            format: POLICY_FORMAT.into(),
+            network_name: self.genesis.network_name.clone(),
+            network_id: self.id,
+            origin: self.genesis.origin.clone(),
+            quorum: self.checkpoint_quorum(),
+            verifier_keys: self
+                .validator_vkeys()
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            members: self
+                .genesis
+                .members
+                .iter()
+                .map(|m| PolicyMember {
+                    id: m.id,
+                    name: m.name.clone(),
+                    display_name: m.display_name.clone(),
+                    role: serde_json::to_value(m.role)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            programs: self
+                .genesis
+                .programs
+                .iter()
+                .map(|p| PolicyProgram {
+                    code: p.code.as_str().into(),
+                    name: p.name.clone(),
+                })
+                .collect(),
+        };
+        bansos_verifier::policy::TrustPolicy::new(file)
+            .expect("a validated genesis has valid keys and a quorum within them")
+    }
+}
+
 fn parse_key(hex: &str) -> Option<VerifyingKey> {
     let bytes = data_encoding::HEXLOWER_PERMISSIVE
         .decode(hex.as_bytes())

@@ -492,6 +492,7 @@ fn check<S: StateRead>(
                 claimed: Rupiah(0),
                 claims: Vec::new(),
                 status: AllocationStatus::Open,
+                closed_by: None,
             };
             Ok(Box::new(move |d: &mut StateDelta| {
                 d.dedup.insert(dk);
@@ -560,8 +561,16 @@ fn check<S: StateRead>(
                 d.allocations.insert(s.allocation.id, s);
             }))
         }
-        TxBody::Return(r) => close(view, &r.allocation, signer, AllocationStatus::Returned)?,
-        TxBody::Revocation(r) => close(view, &r.allocation, signer, AllocationStatus::Revoked)?,
+        TxBody::Return(r) => close(
+            view,
+            &r.allocation,
+            signer,
+            leaf,
+            AllocationStatus::Returned,
+        )?,
+        TxBody::Revocation(r) => {
+            close(view, &r.allocation, signer, leaf, AllocationStatus::Revoked)?
+        }
     })
 }
 
@@ -571,6 +580,7 @@ fn close<S: StateRead>(
     view: &View<'_, S>,
     allocation: &AllocationId,
     signer: bansos_verifier::entry::MemberId,
+    leaf: LeafIndex,
     to: AllocationStatus,
 ) -> Result<Result<Effect, Rejection>, S::Error> {
     use Rejection as R;
@@ -593,6 +603,7 @@ fn close<S: StateRead>(
         return Ok(Err(R::FullyPaid(id)));
     }
     s.status = to;
+    s.closed_by = Some(leaf);
     let key = stats_key(&s.allocation, s.allocation.region.get(), None);
     let unpaid = s.allocation.amount.0 - s.claimed.0;
     let row = if to == AllocationStatus::Returned {

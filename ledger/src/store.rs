@@ -102,6 +102,9 @@ pub struct AllocationState {
     pub claims: Vec<LeafIndex>,
     /// Open, returned or revoked.
     pub status: AllocationStatus,
+    /// The leaf of its return or revocation.
+    #[serde(default)]
+    pub closed_by: Option<LeafIndex>,
 }
 
 /// Where a committed transaction landed.

@@ -1,8 +1,9 @@
 //! The public read API: `GET /checkpoint` and the C2SP tlog-tiles paths
 //! `/tile/<L>/<N>[.p/<W>]` and `/tile/entries/<N>[.p/<W>]`; JSON conveniences
 //! `/v1/proof/inclusion`, `/v1/proof/consistency`, `/v1/allocations/<id>`, `/v1/tx/<hash>`,
-//! `/v1/stats` (public totals per program, period, kabupaten/kota, payer and channel);
-//! and `/healthz`.
+//! `/v1/stats` (public totals per program, period, kabupaten/kota, payer and channel),
+//! `/v1/allocation-events` (the events of one entry tile's allocations, for the citizen's
+//! verifier); the citizen's page `/verify`; and `/healthz`.
 //!
 //! Tiles are immutable (a partial tile of width W never changes either), so they carry a
 //! year-long `Cache-Control` and a CDN or a static mirror can serve them; the checkpoint may be
@@ -54,6 +55,8 @@ pub struct ReadState {
     pub checkpoint: Arc<RwLock<Published>>,
     /// A running validator's mempool and counters (`None` when serving a stored log).
     pub live: Option<Arc<crate::live::Live>>,
+    /// The citizen's verification page, policy included (`crate::verify_page::render`).
+    pub verify_page: String,
 }
 
 /// Runs `f` on a log reader over one consistent snapshot of the store.
@@ -278,6 +281,106 @@ async fn allocation(State(s): State<Arc<ReadState>>, Path(id): Path<String>) -> 
     }
 }
 
+/// Most events answered for one entry tile (256 allocations, each with its claims).
+pub const EVENTS_PER_TILE_MAX: usize = bansos_verifier::citizen::EVENTS_MAX;
+
+/// `?tile=N&size=S`.
+#[derive(Deserialize)]
+struct EventsQuery {
+    tile: u64,
+    size: u64,
+}
+
+/// The claims, returns and revocations of every allocation whose leaf is in entry tile `N`,
+/// each with its inclusion proof at size `S` (docs/VERIFY.md). A citizen's verifier asks for
+/// the whole tile it already fetched, so the node never learns which allocation is checked.
+async fn allocation_events(
+    State(s): State<Arc<ReadState>>,
+    q: Result<Query<EventsQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return bad_query("?tile=N&size=S");
+    };
+    let published = s.checkpoint.read().await.size;
+    if q.size == 0 || q.size > published.0 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_size",
+            &format!(
+                "Need 0 < size <= {}, the size of this node's current checkpoint.",
+                published.0
+            ),
+        );
+    }
+    let first = q.tile.checked_mul(bansos_verifier::tile::TILE_WIDTH);
+    let Some(first) = first.filter(|&f| f < q.size) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "out_of_range",
+            "The entry tile is not inside a tree of that size.",
+        );
+    };
+    let size = TreeSize(q.size);
+    let result = (|| -> Result<Result<Vec<serde_json::Value>, Response>, String> {
+        let snap = s.store.snapshot().map_err(|e| e.to_string())?;
+        let reader = LogReader::new(&snap).map_err(|e| e.to_string())?;
+        let entries = reader.entries(q.tile).map_err(|e| e.to_string())?;
+        let mut events: Vec<(LeafIndex, AllocationId)> = Vec::new();
+        for (offset, bytes) in entries.iter().enumerate() {
+            if first + offset as u64 >= q.size {
+                break;
+            }
+            let Ok(leaf) = bansos_verifier::entry::Leaf::decode(bytes) else {
+                continue;
+            };
+            let bansos_verifier::entry::TxBody::Allocation(a) = leaf.tx.body else {
+                continue;
+            };
+            let Some(state) = snap.allocation(&a.id).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            for leaf in state.claims.iter().chain(state.closed_by.iter()) {
+                if leaf.0 < q.size {
+                    events.push((*leaf, a.id));
+                }
+            }
+        }
+        if events.len() > EVENTS_PER_TILE_MAX {
+            return Ok(Err(error(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "too_many_events",
+                "This tile has more events than one answer may carry.",
+            )));
+        }
+        events.sort();
+        let mut out = Vec::with_capacity(events.len());
+        for (index, id) in events {
+            let leaf = reader
+                .entry(index)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("entry {index} is missing"))?;
+            let proof = reader
+                .inclusion_proof(index, size)
+                .map_err(|e| e.to_string())?;
+            out.push(serde_json::json!({
+                "allocation": id.to_hex(),
+                "index": index.0,
+                "leaf": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &leaf),
+                "proof": b64(&proof),
+            }));
+        }
+        Ok(Ok(out))
+    })();
+    match result {
+        Ok(Ok(events)) => {
+            Json(serde_json::json!({ "tile": q.tile, "size": q.size, "events": events }))
+                .into_response()
+        }
+        Ok(Err(response)) => response,
+        Err(e) => storage_error(e),
+    }
+}
+
 async fn program(State(s): State<Arc<ReadState>>, Path(code): Path<String>) -> Response {
     let Some(code) = bansos_verifier::entry::ProgramCode::new(&code) else {
         return error(
@@ -366,15 +469,28 @@ async fn healthz(State(s): State<Arc<ReadState>>) -> Response {
     "ok\n".into_response()
 }
 
+async fn verify_page(State(s): State<Arc<ReadState>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        s.verify_page.clone(),
+    )
+        .into_response()
+}
+
 /// The read API's routes.
 pub fn router(state: Arc<ReadState>) -> Router {
     Router::new()
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*rest}", get(tile))
         .route("/healthz", get(healthz))
+        .route("/verify", get(verify_page))
         .route("/v1/proof/inclusion", get(inclusion))
         .route("/v1/proof/consistency", get(consistency))
         .route("/v1/allocations/{id}", get(allocation))
+        .route("/v1/allocation-events", get(allocation_events))
         .route("/v1/tx/{hash}", get(tx))
         .route("/v1/programs/{code}", get(program))
         .route("/v1/stats", get(stats))
@@ -402,6 +518,14 @@ pub fn router(state: Arc<ReadState>) -> Router {
             )
         })
         .with_state(state)
+        // Any page (a saved copy of /verify, a mirror, a journalist's tool) may read the public
+        // log from a browser; writes stay same-origin (their content type needs a preflight,
+        // which only GET and HEAD pass).
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]),
+        )
         .layer(
             tower_http::compression::CompressionLayer::new()
                 .gzip(true)

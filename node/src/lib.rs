@@ -11,4 +11,5 @@ pub mod consensus;
 pub mod http;
 pub mod live;
 pub mod node;
+pub mod verify_page;
 pub mod write;

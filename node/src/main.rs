@@ -89,6 +89,21 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The `/verify` page with `DIR/policy.json` when there is one (`bansos-testnet sample`
+/// writes it), else without a policy (the page then asks for one).
+fn verify_page_of(dir: &std::path::Path) -> anyhow::Result<String> {
+    let path = dir.join("policy.json");
+    let policy = match std::fs::read(&path) {
+        Ok(bytes) => Some(
+            bansos_verifier::policy::TrustPolicy::parse(&bytes)
+                .with_context(|| format!("reading {}", path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    Ok(bansos_node::verify_page::render(policy.as_ref()))
+}
+
 async fn serve_log(
     dir: PathBuf,
     listen: SocketAddr,
@@ -116,6 +131,7 @@ async fn serve_log(
             size: cp.size,
         })),
         live: None,
+        verify_page: verify_page_of(&dir)?,
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -5,6 +5,7 @@
 //! ```text
 //! DIR/genesis.json            the network (its SHA-256 is the network id)
 //! DIR/vkeys.txt               each validator's C2SP note verifier key, one per line
+//! DIR/policy.json             the citizen verifier's trust policy (docs/VERIFY.md)
 //! DIR/keys/<name>.key         each member's private key, mode 0600 (as bansos-genesis writes)
 //! DIR/keys/<ministry>.dedup-key
 //! DIR/<name>/node.toml        the validator's configuration (paths relative to it)

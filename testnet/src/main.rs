@@ -52,6 +52,7 @@ enum Command {
     ///
     /// Writes, into DIR (which must not exist or be empty):
     ///   genesis.json, vkeys.txt   the network and each validator's C2SP note verifier key
+    ///   policy.json               the citizen verifier's trust policy (docs/VERIFY.md)
     ///   keys/<name>.key           each member's private key (PRIVATE+KEY+... as bansos-genesis
     ///                             writes it, mode 0600); keys/<ministry>.dedup-key likewise
     ///   <name>/node.toml          the validator's configuration; <name>/data/ its ledger;
@@ -201,7 +202,7 @@ enum Command {
     /// proportion to population, claims, returns and revocations, applied block by block through
     /// the ledger rules into DIR/ledger.redb, and a checkpoint signed by all four validators.
     ///
-    /// Writes DIR/genesis.json, DIR/vkeys.txt (one C2SP verifier key per validator),
+    /// Writes DIR/genesis.json, DIR/vkeys.txt (one C2SP verifier key per validator), DIR/policy.json,
     /// DIR/keys/<member>.key (PRIVATE+KEY+... as bansos-genesis writes them, mode 0600), DIR/ledger.redb, DIR/checkpoint,
     /// DIR/proofs/<leaf>.tlog-proof (offline proofs of a few allocations) and
     /// DIR/demo-receipts.txt (their receipt codes with the synthetic NIKs).
@@ -334,6 +335,10 @@ fn build_sample(dir: &Path, allocations: usize, seed: u64, proofs: usize) -> any
         .map(|k| format!("{k}\n"))
         .collect();
     std::fs::write(dir.join("vkeys.txt"), vkeys)?;
+    std::fs::write(
+        dir.join("policy.json"),
+        net.network.trust_policy().to_json(),
+    )?;
 
     let data = demo::data(&net, &mut rng, allocations);
     let store = RedbStore::open(&dir.join("ledger.redb"))?;

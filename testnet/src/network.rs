@@ -154,6 +154,10 @@ fn write_network(
         .map(|k| format!("{k}\n"))
         .collect();
     std::fs::write(&vkeys, text)?;
+    std::fs::write(
+        dir.join("policy.json"),
+        net.network.trust_policy().to_json(),
+    )?;
 
     let urls: Vec<String> = (0..members.len()).map(|i| http_url(plan.http(i))).collect();
     let mut nodes = Vec::new();
@@ -338,7 +342,7 @@ fn print_summary(dir: &Path, t: &TestnetFile) {
         );
     }
     println!(
-        "wrote {0}/testnet.json, genesis.json, vkeys.txt, keys/ (private keys, 0600), <name>/node.toml",
+        "wrote {0}/testnet.json, genesis.json, vkeys.txt, policy.json, keys/ (private keys, 0600), <name>/node.toml",
         dir.display()
     );
     println!("audit a validator's log as a journalist would:");

@@ -20,6 +20,8 @@ pub mod hash;
 pub mod merkle;
 pub mod note;
 pub mod policy;
+#[cfg(feature = "qr-image")]
+pub mod qr_image;
 pub mod receipt;
 pub mod tile;
 pub mod time;

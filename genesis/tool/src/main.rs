@@ -30,6 +30,7 @@ enum Command {
     /// Writes, into OUT (which must not exist or be empty):
     ///   genesis.json         the genesis; its SHA-256 is the network id
     ///   vkeys.txt            each validator's C2SP note verifier key, one per line
+    ///   policy.json          the citizen verifier's trust policy (docs/VERIFY.md)
     ///   keys/<member>.key    each member's private key (PRIVATE+KEY+... form), mode 0600
     ///   keys/<ministry>.dedup-key   each ministry's secret HMAC key for dedup tags, mode 0600
     /// Hand each member its own key files over a secure channel and delete the copies.
@@ -67,12 +68,20 @@ enum Command {
         /// The genesis.json to check.
         genesis: PathBuf,
     },
+    /// Print the citizen verifier's trust policy of a genesis (docs/VERIFY.md): network id,
+    /// origin, validator keys and quorum, member and program names. Publish it with the
+    /// verifier; `bansos-verify receipt --policy` reads it.
+    Policy {
+        /// The genesis.json.
+        genesis: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::New { config, out } => new(&config, &out),
         Command::Validate { genesis } => validate(&genesis),
+        Command::Policy { genesis } => policy(&genesis),
     };
     match result {
         Ok(code) => code,
@@ -153,7 +162,7 @@ fn new(config_path: &Path, out: &Path) -> anyhow::Result<ExitCode> {
         data_encoding::HEXLOWER.encode(&network.id.0)
     );
     println!(
-        "wrote {0}/genesis.json, {0}/vkeys.txt and {0}/keys/ (private: hand each member its own files)",
+        "wrote {0}/genesis.json, {0}/vkeys.txt, {0}/policy.json and {0}/keys/ (private: hand each member its own files)",
         out.display()
     );
     Ok(ExitCode::SUCCESS)
@@ -194,7 +203,16 @@ fn write_network(
         .map(|k| format!("{k}\n"))
         .collect();
     std::fs::write(out.join("vkeys.txt"), vkeys)?;
+    std::fs::write(out.join("policy.json"), network.trust_policy().to_json())?;
     Ok(network)
+}
+
+fn policy(path: &Path) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let network = Network::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid genesis (see `validate`)", path.display()))?;
+    print!("{}", network.trust_policy().to_json());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(path: &Path) -> anyhow::Result<ExitCode> {

@@ -106,7 +106,7 @@ pub fn audit(log: &dyn Fetch, policy: &Policy, options: &AuditOptions) -> Outcom
         inclusion_proofs: 0,
     };
     let mut tiles = VerifiedTiles::new(size, root);
-    check_edge(log, &mut tiles, &mut report)?;
+    report.tiles += check_edge(log, &mut tiles)?;
 
     let mut rng = StdRng::seed_from_u64(options.seed);
     let bundle_count = size.0.div_ceil(TILE_WIDTH);
@@ -129,7 +129,7 @@ pub fn audit(log: &dyn Fetch, policy: &Policy, options: &AuditOptions) -> Outcom
     let mut leaves: Vec<(LeafIndex, Hash)> = Vec::with_capacity(INCLUSION_CHECKS_MAX);
     let progress_every = (bundles.len() / 10).max(1);
     for (n, &bundle) in bundles.iter().enumerate() {
-        check_chain(log, &mut tiles, bundle, &mut report)?;
+        report.tiles += check_chain(log, &mut tiles, bundle)?;
         let tile = tile::tile_at_size(TileKind::Entries, bundle, size)
             .expect("a bundle index below the bundle count");
         let bytes = fetch(log, &tile)?;
@@ -194,8 +194,8 @@ fn choose_proved_entries(
     proved
 }
 
-/// Fetches the edge tiles and checks that they hash to the checkpoint's root.
-fn check_edge(log: &dyn Fetch, tiles: &mut VerifiedTiles, report: &mut AuditReport) -> Outcome<()> {
+/// Fetches the edge tiles and checks that they hash to the checkpoint's root; returns how many.
+pub fn check_edge(log: &dyn Fetch, tiles: &mut VerifiedTiles) -> Outcome<u64> {
     let size = tiles.size();
     let wanted = tile::edge_tiles(size);
     let mut edge = Vec::with_capacity(wanted.len());
@@ -219,22 +219,16 @@ fn check_edge(log: &dyn Fetch, tiles: &mut VerifiedTiles, report: &mut AuditRepo
         }
         Err(e) => return Err(invalid(e)),
     }
-    report.tiles += wanted.len() as u64;
     progress(format_args!(
         "edge tiles: {} checked against the root",
         wanted.len()
     ));
-    Ok(())
+    Ok(wanted.len() as u64)
 }
 
 /// Checks the level-0 tile of entry bundle `bundle` and every unchecked tile above it, top
-/// down, each against its checked parent.
-fn check_chain(
-    log: &dyn Fetch,
-    tiles: &mut VerifiedTiles,
-    bundle: u64,
-    report: &mut AuditReport,
-) -> Outcome<()> {
+/// down, each against its checked parent; returns how many were fetched.
+pub fn check_chain(log: &dyn Fetch, tiles: &mut VerifiedTiles, bundle: u64) -> Outcome<u64> {
     let size = tiles.size();
     let mut chain = Vec::new();
     let (mut level, mut index) = (0u8, bundle);
@@ -251,15 +245,14 @@ fn check_chain(
     for tile in chain.iter().rev() {
         let bytes = fetch(log, tile)?;
         tiles.add_full(tile, &bytes).map_err(invalid)?;
-        report.tiles += 1;
     }
-    Ok(())
+    Ok(chain.len() as u64)
 }
 
 /// Fetches a tile or bundle. A partial one may be gone once its full tile exists (tlog-tiles:
 /// logs "MAY delete any partial tile once the corresponding full tile becomes available"), so
 /// on a 404 the full one is fetched and its prefix used; checking it is the caller's business.
-fn fetch(log: &dyn Fetch, tile: &TileRef) -> Outcome<Vec<u8>> {
+pub fn fetch(log: &dyn Fetch, tile: &TileRef) -> Outcome<Vec<u8>> {
     let bytes_max = match tile.kind {
         TileKind::Hash(_) => HASH_TILE_BYTES_MAX,
         TileKind::Entries => BUNDLE_BYTES_MAX,

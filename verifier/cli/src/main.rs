@@ -8,6 +8,7 @@ mod failure;
 mod http;
 mod keys;
 mod proof;
+mod receipt;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +89,97 @@ to the proven leaf, so the check fails.
 
 On success the last stdout line is:  OK index=<entry index> size=<tree size> root=<base64 root>")]
     Proof(ProofArgs),
+
+    /// A citizen's check of their own aid: the receipt on the invitation letter and their NIK.
+    #[command(after_long_help = RECEIPT_HELP)]
+    #[command(long_about = "\
+A citizen's check of their own aid: the receipt on the invitation letter and their NIK.
+
+Proves from the validators' signed checkpoint that the allocation is in the log, that the
+receipt belongs to this NIK, and whether, when, where and by whom it was paid out; warns when
+less was paid than allocated or the receipt does not match the NIK. Prints in Bahasa Indonesia
+(--lang en for English). The NIK is only hashed here with the receipt's salt: it is never sent
+to a node, logged or written to a file. Without --nik it is asked for on the terminal (which
+keeps it out of the shell history).
+
+Online (--node): the checkpoint, then the whole entry tile of 256 entries holding the
+allocation and the hash tiles above it, then the events of every allocation of that tile: no
+node learns which allocation you checked. Give several --node to be safe from a node that
+hides a claim: events are asked of every node. --save-bundle keeps the evidence for offline use.
+Offline (--bundle): a receipt bundle saved before; no network is used.
+
+Trust comes from --policy (policy.json, made from the genesis by `bansos-genesis policy`):
+the network, the validators' keys and how many of them must sign. See docs/VERIFY.md.
+
+  bansos-verify receipt 08ABCD-... --policy policy.json --node http://127.0.0.1:8700
+  bansos-verify receipt --qr letter-qr.png --policy policy.json --bundle my-aid.json --lang en")]
+    Receipt(ReceiptArgs),
+}
+
+const RECEIPT_HELP: &str = "\
+Exit codes:
+   0  claimed: recorded and paid in full
+  10  not_claimed: recorded, not paid yet (or expired unpaid)
+  11  returned: the payer returned the funds      12  revoked: the ministry revoked it
+  13  not_in_log: not in the signed log (yet)
+  20  paid_less: WARNING, less was paid than allocated
+  21  nik_mismatch: WARNING, the receipt does not belong to this NIK
+  22  not_an_allocation: WARNING, the log holds something else at the receipt's place
+  23  wrong_network: the receipt is for another network than the policy's
+   1  a node or file gave a checkpoint, tile or proof that does not verify
+   2  the check could not be done: arguments, files, network";
+
+#[derive(Args, Debug)]
+struct ReceiptArgs {
+    /// The receipt code printed on the letter (dashes and spaces optional).
+    #[arg(
+        value_name = "CODE",
+        required_unless_present = "qr",
+        conflicts_with = "qr"
+    )]
+    code: Option<String>,
+
+    /// A PNG image (scan or photo) of the letter's QR code, instead of the code.
+    #[arg(long, value_name = "PNG")]
+    qr: Option<PathBuf>,
+
+    /// The recipient's NIK (16 digits) [default: asked for on the terminal].
+    #[arg(long, value_name = "NIK")]
+    nik: Option<String>,
+
+    /// The trust policy of the network (policy.json).
+    #[arg(long, value_name = "PATH")]
+    policy: PathBuf,
+
+    /// A node's (or a tile mirror's) URL. Repeat for several nodes.
+    #[arg(
+        long = "node",
+        value_name = "URL",
+        required_unless_present = "bundle",
+        conflicts_with = "bundle"
+    )]
+    nodes: Vec<String>,
+
+    /// A receipt bundle saved earlier (offline check).
+    #[arg(long, value_name = "PATH")]
+    bundle: Option<PathBuf>,
+
+    /// After an online check, save the evidence here as a receipt bundle (no personal data).
+    #[arg(long, value_name = "PATH", requires = "nodes")]
+    save_bundle: Option<PathBuf>,
+
+    /// Language of the verdict: id (Bahasa Indonesia) or en.
+    #[arg(long, default_value = "id", value_parser = ["id", "en"])]
+    lang: String,
+
+    /// Print the verdict as JSON (docs/VERIFY.md) instead of text.
+    #[arg(long)]
+    json: bool,
+
+    /// Seconds allowed for each HTTP request.
+    #[arg(long, value_name = "SECONDS", default_value_t = http::REQUEST_TIMEOUT_SECS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_secs: u64,
 }
 
 /// Who must have signed the checkpoint.
@@ -153,6 +245,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Log(args) => run_log(args),
         Command::Proof(args) => run_proof(args),
+        Command::Receipt(args) => {
+            return match run_receipt(args) {
+                Ok(code) => ExitCode::from(code),
+                Err(failure) => {
+                    eprintln!("bansos-verify: {failure}");
+                    ExitCode::from(failure.exit_code())
+                }
+            };
+        }
     };
     match result {
         Ok(line) => {
@@ -206,6 +307,59 @@ fn run_proof(args: ProofArgs) -> Outcome<String> {
         "OK index={} size={} root={}",
         report.index, report.size, report.root
     ))
+}
+
+fn run_receipt(args: ReceiptArgs) -> Outcome<u8> {
+    let policy =
+        bansos_verifier::policy::TrustPolicy::parse(&receipt::read_file(&args.policy, "policy")?)
+            .map_err(|e| failure::unchecked(format!("policy {}: {e}", args.policy.display())))?;
+    let code = receipt::receipt(args.code.as_deref(), args.qr.as_deref())?;
+    let nik = receipt::nik(args.nik.as_deref())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let verdict = match &args.bundle {
+        Some(path) => bansos_verifier::citizen::check_bundle(
+            &policy,
+            &code,
+            &nik,
+            &receipt::read_file(path, "receipt bundle")?,
+            now,
+        ),
+        None => {
+            let timeout = Duration::from_secs(args.timeout_secs);
+            let mut nodes: Vec<(String, Box<dyn audit::Fetch>)> = Vec::new();
+            for url in &args.nodes {
+                nodes.push((url.clone(), Box::new(http::HttpLog::new(url, timeout)?)));
+            }
+            if code.network_tag != bansos_verifier::receipt::network_tag(policy.network_id()) {
+                // Nothing to fetch for a receipt of another network.
+                bansos_verifier::citizen::check_bundle(&policy, &code, &nik, b"", now)
+            } else {
+                let evidence = receipt::gather(&nodes, &policy, &code)?;
+                if let Some(path) = &args.save_bundle {
+                    std::fs::write(path, evidence.to_bundle()).map_err(|e| {
+                        failure::unchecked(format!("writing {}: {e}", path.display()))
+                    })?;
+                    eprintln!("saved the evidence to {}", path.display());
+                }
+                bansos_verifier::citizen::check(&policy, &code, &nik, &evidence, now)
+            }
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict).expect("a verdict serializes")
+        );
+    } else {
+        let texts = receipt::Texts::new(&args.lang);
+        print!(
+            "{}",
+            receipt::render(&verdict, &policy, &texts, receipt::color_stdout())
+        );
+    }
+    Ok(verdict.outcome.exit_code())
 }
 
 #[cfg(test)]
