@@ -259,3 +259,32 @@ pub fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     }
     panic!("timed out after {secs} s waiting for: {what}");
 }
+
+/// Runs `bansos-client --config <config> <args>`.
+pub fn client(config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(binary("bansos-client"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("running bansos-client")
+}
+
+/// Writes a `bansos-client` configuration for `member` of `net` (dedup key of Kemensos, the
+/// first two nodes, receipts in `store`).
+pub fn write_client_config(net: &Testnet, path: &Path, store: &str, member: &str) {
+    let urls = net.urls();
+    std::fs::write(
+        path,
+        format!(
+            "genesis = {:?}\nkey = {:?}\ndedup_key = {:?}\nnodes = [{:?}, {:?}]\nstore = {:?}\n",
+            net.dir.join("genesis.json"),
+            net.dir.join(format!("keys/{member}.key")),
+            net.dir.join("keys/kemensos.dedup-key"),
+            urls[1],
+            urls[0],
+            store
+        ),
+    )
+    .expect("writing a client configuration");
+}

@@ -6,36 +6,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use bansos_tests::{Testnet, binary, log_size, wait_for};
-
-fn client(config: &Path, args: &[&str]) -> Output {
-    Command::new(binary("bansos-client"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .expect("running bansos-client")
-}
+use bansos_tests::{Testnet, binary, client, log_size, wait_for, write_client_config};
 
 fn write_config(net: &Testnet, path: &Path, store: &str) {
-    write_member_config(net, path, store, "kemensos");
-}
-
-fn write_member_config(net: &Testnet, path: &Path, store: &str, member: &str) {
-    let urls = net.urls();
-    std::fs::write(
-        path,
-        format!(
-            "genesis = {:?}\nkey = {:?}\ndedup_key = {:?}\nnodes = [{:?}, {:?}]\nstore = {:?}\n",
-            net.dir.join("genesis.json"),
-            net.dir.join(format!("keys/{member}.key")),
-            net.dir.join("keys/kemensos.dedup-key"),
-            urls[1],
-            urls[0],
-            store
-        ),
-    )
-    .unwrap();
+    write_client_config(net, path, store, "kemensos");
 }
 
 /// The line numbers and reasons of a rejects file.
@@ -216,7 +190,7 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
     // BRI pays Siti at a teller; a second claim is refused before anything is signed; BRI
     // cannot pay Ani, whose payer is PT Pos.
     let bri = tmp.path().join("bri.toml");
-    write_member_config(&net, &bri, "bri.jsonl", "bri");
+    write_client_config(&net, &bri, "bri.jsonl", "bri");
     let claim = |code: &str, extra: &[&str]| {
         let mut args = vec![
             "claim",
