@@ -112,5 +112,111 @@ fn codec(c: &mut Criterion) {
     eprintln!("allocation leaf: {} bytes", bytes.len());
 }
 
-criterion_group!(benches, proof_and_checkpoint, codec);
+/// The citizen's whole check (`citizen::check`) of a claimed allocation in a log of
+/// 2^20 + 12,345 entries: a 3-of-4 checkpoint, the allocation's and the claim's 21-hash
+/// proofs, the NIK commitment, the verdict.
+fn citizen_check(c: &mut Criterion) {
+    use bansos_verifier::citizen::{Evidence, Outcome, Proven, check};
+    use bansos_verifier::policy::{POLICY_FORMAT, PolicyFile, TrustPolicy};
+    use bansos_verifier::receipt::{Receipt, network_tag};
+    let network = NetworkId([9; 32]);
+    let nik = Nik::parse("3171014101900001").unwrap();
+    let allocation = leaf();
+    let claim = Leaf {
+        height: 1300,
+        block_time: 1_790_100_000,
+        tx: SignedTx::sign(
+            &network,
+            MemberId(2),
+            TxBody::Claim(Claim {
+                allocation: AllocationId([7; 16]),
+                amount: Rupiah(200_000),
+                channel: Channel::PosOutlet,
+                region: RegionCode::new(3171).unwrap(),
+                outlet: [4; 16],
+                claim_secret: [3; 16],
+                claimed_at: 1_790_099_000,
+            }),
+            &SigningKey::from_bytes(&[3; 32]),
+        )
+        .unwrap(),
+    };
+    let n: u64 = (1 << 20) + 12_345;
+    let (ia, ic) = (777_777u64, 1_000_001u64);
+    let mut leaves: Vec<Hash> = (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+    leaves[ia as usize] = leaf_hash(&allocation.encode());
+    leaves[ic as usize] = leaf_hash(&claim.encode());
+    let size = TreeSize(n);
+    let root = merkle::root(&leaves[..], size).unwrap();
+    let proven = |i: u64, leaf: &Leaf| Proven {
+        index: LeafIndex(i),
+        leaf: leaf.encode(),
+        proof: merkle::inclusion_proof(&leaves[..], LeafIndex(i), size)
+            .unwrap()
+            .unwrap(),
+    };
+    let keys: Vec<SigningKey> = (1..=4u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
+    let names = ["kemensos", "kemenkeu", "bri", "pos"];
+    let origin = "ledger.bansos.example/bench";
+    let cp = Checkpoint::new(origin, size, root);
+    let body = cp.body();
+    let note = cp.to_note(
+        keys.iter()
+            .zip(names)
+            .take(3)
+            .map(|(k, name)| NoteSignature::sign(name, k, &body)),
+    );
+    let policy = TrustPolicy::new(PolicyFile {
+        format: POLICY_FORMAT.into(),
+        network_name: "bench".into(),
+        network_id: network,
+        origin: origin.into(),
+        quorum: 3,
+        verifier_keys: keys
+            .iter()
+            .zip(names)
+            .map(|(k, name)| {
+                VerifierKey::new(name, KeyKind::Ed25519, k.verifying_key()).to_string()
+            })
+            .collect(),
+        members: Vec::new(),
+        programs: Vec::new(),
+    })
+    .unwrap();
+    let evidence = Evidence {
+        checkpoint: note.to_bytes(),
+        allocation: Some(proven(ia, &allocation)),
+        events: vec![proven(ic, &claim)],
+    };
+    let receipt = Receipt {
+        network_tag: network_tag(&network),
+        leaf_index: LeafIndex(ia),
+        allocation: AllocationId([7; 16]),
+        salt: [1; 32],
+        claim_secret: [3; 16],
+    };
+    assert_eq!(
+        check(&policy, &receipt, &nik, &evidence, 0).outcome,
+        Outcome::Claimed
+    );
+    c.bench_function("citizen_check_claimed_receipt", |b| {
+        b.iter(|| check(&policy, &receipt, &nik, black_box(&evidence), 0))
+    });
+    let bundle = evidence.to_bundle();
+    c.bench_function("citizen_check_bundle_parse_and_check", |b| {
+        b.iter(|| {
+            bansos_verifier::citizen::check_bundle(
+                &policy,
+                &receipt,
+                &nik,
+                black_box(bundle.as_bytes()),
+                0,
+            )
+        })
+    });
+}
+
+criterion_group!(benches, proof_and_checkpoint, codec, citizen_check);
 criterion_main!(benches);
