@@ -41,7 +41,18 @@ audit() {
             echo "$out" | tail -n 5
         fi
     done
-    echo "== receipts of a few synthetic recipients: $DEMO_DIR/demo-receipts.txt; Ctrl-C stops the testnet"
+    # A citizen checks their own aid: receipt code and NIK, against two validators, fetching whole
+    # tiles only (the NIK never leaves this machine). Exit codes: docs/VERIFY.md.
+    local urls
+    urls=$(grep -o '"http": *"[^"]*"' "$DEMO_DIR/testnet.json" | cut -d'"' -f4 | head -n 2)
+    grep -v '^#' "$DEMO_DIR/demo-receipts.txt" | head -n 2 | while read -r code nik; do
+        echo "== a citizen checks receipt ${code:0:13}… (bansos-verify receipt):"
+        # shellcheck disable=SC2046
+        "$BIN/bansos-verify" receipt "$code" --nik "$nik" --policy "$DEMO_DIR/policy.json" \
+            $(printf -- '--node %s ' $urls) 2>/dev/null | sed 's/^/   /' || true
+    done
+    echo "== the citizen's page: $(echo "$urls" | head -n 1)/verify (receipt codes and synthetic NIKs: $DEMO_DIR/demo-receipts.txt)"
+    echo "== Ctrl-C stops the testnet"
 }
 audit &
 AUDITOR=$!

@@ -328,6 +328,27 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
     );
     assert_eq!(code, 23, "{stdout}");
 
+    // The events of a tile are served only at sizes a checkpoint covers.
+    let (status, body) = get(&format!(
+        "{}/v1/allocation-events?tile=0&size={}",
+        urls[0],
+        size + 1_000_000
+    ));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_size"))
+    );
+    let (status, body) = get(&format!(
+        "{}/v1/allocation-events?tile=0&size={size}",
+        urls[0]
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["events"].as_array().map(Vec::len),
+        Some(2),
+        "the two claims of this tile's allocations: {body}"
+    );
+
     // The page each node serves at /verify carries the network's policy.
     let mut page = agent().get(&format!("{}/verify", urls[2])).call().unwrap();
     assert_eq!(page.status().as_u16(), 200);
