@@ -199,8 +199,43 @@ pub fn merkle_verify(data: &[u8]) {
     }
 }
 
+/// `Evidence::from_bundle` and `TrustPolicy::parse`, then the citizen's whole check with the
+/// golden citizen policy: an accepted bundle writes back to a bundle that reads to the same
+/// evidence; the check never panics and a verdict with an allocation verified a checkpoint.
+pub fn citizen(data: &[u8]) {
+    use bansos_verifier::citizen::{Evidence, check};
+    use bansos_verifier::commitment::Nik;
+    use bansos_verifier::policy::TrustPolicy;
+    let _ = TrustPolicy::parse(data);
+    if let Ok(evidence) = Evidence::from_bundle(data) {
+        let again = Evidence::from_bundle(evidence.to_bundle().as_bytes())
+            .expect("a written bundle reads back");
+        assert_eq!(again, evidence, "bundle round trip");
+        let policy = citizen_policy();
+        let receipt = Receipt::parse(CITIZEN_RECEIPT).expect("golden receipt");
+        let nik = Nik::parse(CITIZEN_NIK).expect("golden NIK");
+        let verdict = check(&policy, &receipt, &nik, &evidence, 0);
+        if verdict.allocation.is_some() {
+            assert!(verdict.checkpoint.is_some());
+        }
+    }
+}
+
+/// The receipt and NIK of the golden citizen case `claimed` (testdata/vectors/citizen.json).
+const CITIZEN_RECEIPT: &str = include_str!("citizen_receipt.txt");
+const CITIZEN_NIK: &str = "3171014101900001";
+
+fn citizen_policy() -> bansos_verifier::policy::TrustPolicy {
+    let v: Value = serde_json::from_str(include_str!("../../testdata/vectors/citizen.json"))
+        .expect("citizen.json");
+    bansos_verifier::policy::TrustPolicy::parse(
+        v["policies"]["validators_quorum_3"].to_string().as_bytes(),
+    )
+    .expect("golden policy")
+}
+
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 9] = [
     "entry",
     "envelope",
     "note",
@@ -209,6 +244,7 @@ pub const TARGETS: [&str; 8] = [
     "tlog_proof",
     "bundle",
     "merkle_verify",
+    "citizen",
 ];
 
 /// Seed inputs by target name.
@@ -311,6 +347,16 @@ pub fn seeds(dir: &Path) -> Seeds {
         }
     }
 
+    let citizen_cases = load("citizen.json");
+    let mut citizen = vec![
+        citizen_cases["policies"]["validators_quorum_3"]
+            .to_string()
+            .into_bytes(),
+    ];
+    for c in list(&citizen_cases["cases"]) {
+        citizen.push(text(&c["bundle"]));
+    }
+
     let merkle = load("merkle.json");
     let mut merkle_verify = Vec::new();
     let word = |v: &Value| v.as_u64().expect("integer").to_be_bytes();
@@ -344,5 +390,6 @@ pub fn seeds(dir: &Path) -> Seeds {
         ("tlog_proof", tlog_proof),
         ("bundle", bundle),
         ("merkle_verify", merkle_verify),
+        ("citizen", citizen),
     ]
 }

@@ -144,6 +144,7 @@ fn every_target_has_seeds_and_every_golden_seed_passes() {
             "tlog_proof" => properties::tlog_proof,
             "bundle" => properties::bundle,
             "merkle_verify" => properties::merkle_verify,
+            "citizen" => properties::citizen,
             other => panic!("unknown target {other}"),
         };
         for seed in seeds {
@@ -262,6 +263,11 @@ proptest! {
     #[test]
     fn tlog_proof_mutated_golden(data in mutated("tlog_proof")) {
         properties::tlog_proof(&data);
+    }
+
+    #[test]
+    fn citizen_mutated_golden(data in mutated("citizen")) {
+        properties::citizen(&data);
     }
 
     #[test]
