@@ -503,7 +503,7 @@ export async function gatherOnline({ policy, receipt, nodes, fetchFn, onProgress
     } catch (e) {
       if (!(e instanceof FetchError)) throw e;
       if (node === base) throw e;
-      unreachable.push({ node, reason: e.reason });
+      if (!unreachable.some((u) => u.node === node)) unreachable.push({ node, reason: e.reason });
     }
   }
   if (answered === 0) throw new FetchError(base, 'no node answered allocation-events');

@@ -7,6 +7,7 @@ import { VerifierError } from './errors.js';
 import { makePolicy, parseVerifierKey } from './note.js';
 
 export const POLICY_FORMAT = 'bansos-ledger/trust-policy@v1';
+const POLICY_FIELDS = new Set(['format', 'network_name', 'network_id', 'origin', 'quorum', 'verifier_keys', 'members', 'programs']);
 
 /** A trust policy that does not parse. */
 export class PolicyError extends VerifierError {}
@@ -36,10 +37,13 @@ export function parsePolicy(input) {
     }
   }
   if (!p || typeof p !== 'object' || Array.isArray(p)) throw bad('not a JSON object');
+  for (const k of Object.keys(p)) if (!POLICY_FIELDS.has(k)) throw bad(`unknown field ${k}`);
   if (p.format !== POLICY_FORMAT) throw bad(`format must be ${POLICY_FORMAT}`);
+  if (typeof p.network_name !== 'string') throw bad('network_name must be a string');
   const networkId = typeof p.network_id === 'string' && p.network_id.length === 64 ? fromHex(p.network_id) : null;
   if (!networkId) throw bad('network_id must be 64 hex digits');
-  if (typeof p.origin !== 'string' || p.origin === '') throw bad('origin must be a non-empty string');
+  if (typeof p.origin !== 'string') throw bad('origin must be a string');
+  if (!Number.isSafeInteger(p.quorum) || p.quorum < 0) throw bad('quorum must be a number');
   if (!Array.isArray(p.verifier_keys) || !p.verifier_keys.every((k) => typeof k === 'string')) {
     throw bad('verifier_keys must be a list of vkey strings');
   }
@@ -50,16 +54,23 @@ export function parsePolicy(input) {
     if (e instanceof VerifierError) throw bad(e.message);
     throw e;
   }
+  const isStr = (x) => typeof x === 'string';
   const members = new Map();
-  for (const m of Array.isArray(p.members) ? p.members : []) {
-    if (m && Number.isInteger(m.id)) members.set(m.id, m);
+  if (p.members !== undefined && !Array.isArray(p.members)) throw bad('members must be a list');
+  for (const m of p.members ?? []) {
+    if (!m || !Number.isInteger(m.id) || m.id < 0 || m.id > 0xffff || !isStr(m.name) || !isStr(m.display_name) || !isStr(m.role)) {
+      throw bad('a member needs id, name, display_name and role');
+    }
+    members.set(m.id, m);
   }
   const programs = new Map();
-  for (const pr of Array.isArray(p.programs) ? p.programs : []) {
-    if (pr && typeof pr.code === 'string') programs.set(pr.code, pr);
+  if (p.programs !== undefined && !Array.isArray(p.programs)) throw bad('programs must be a list');
+  for (const pr of p.programs ?? []) {
+    if (!pr || !isStr(pr.code) || !isStr(pr.name)) throw bad('a program needs code and name');
+    programs.set(pr.code, pr);
   }
   return {
-    networkName: typeof p.network_name === 'string' ? p.network_name : '',
+    networkName: p.network_name,
     networkId,
     origin: p.origin,
     quorum: p.quorum,
