@@ -316,6 +316,49 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.contains("paid in full"), "{stdout}");
 
+    // The letter's QR code instead of the typed code.
+    let qr = tmp.path().join("siti-qr.png");
+    std::fs::write(&qr, bansos_client::qr::png(&people[0].code, 4)).unwrap();
+    let (code, stdout, stderr) = verify(
+        &policy,
+        &[
+            "--qr",
+            qr.to_str().unwrap(),
+            "--nik",
+            niks[0],
+            "--bundle",
+            bundle.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+
+    // Without --nik the NIK is asked for (and read from standard input), never echoed.
+    let mut asked = Command::new(binary("bansos-verify"))
+        .args(["receipt", &people[1].code, "--bundle"])
+        .arg(&bundle)
+        .arg("--policy")
+        .arg(&policy)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    asked
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", niks[1]).as_bytes())
+        .unwrap();
+    let out = asked.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stderr.contains("NIK (16 angka"), "{stderr}");
+    assert!(!stdout.contains(niks[1]) && !stderr.contains(niks[1]));
+    // Siti's bundle is evidence about another entry than Budi's receipt names: refused.
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+
     // A policy for another network refuses the receipt before asking anything.
     let mut other: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&policy).unwrap()).unwrap();
