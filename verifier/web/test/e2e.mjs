@@ -34,8 +34,9 @@ async function main() {
   let server = null;
   if (!url) {
     if (!existsSync(CHROMIUM)) {
-      console.log(`e2e: ${CHROMIUM} is missing (scripts/install-web-test-deps.sh installs it): skipped`);
-      return 0;
+      // A missing browser is a failure, not a skip: nothing would have been tested.
+      console.error(`e2e: ${CHROMIUM} is missing: run scripts/install-web-test-deps.sh`);
+      return 1;
     }
     const { serve } = await import('../fixtures/serve.mjs');
     server = await serve();
