@@ -2,8 +2,9 @@
 //! ministry allocates to three recipients with `bansos-client`, BRI pays one in full and one
 //! in part; then `bansos-verify receipt` and the browser page at `/verify` (in headless
 //! Chromium) give each recipient the right verdict, a wrong NIK is caught, the evidence saved
-//! for offline use verifies without a network, and the node is never asked about the
-//! allocation itself: only about whole tiles.
+//! for offline use verifies without a network (in the CLI and in the page), the page reads the
+//! verdict aloud in Bahasa Indonesia, and the node is never asked about the allocation itself:
+//! only about whole tiles.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -425,6 +426,8 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
         .arg(format!("{}/verify", urls[3]))
         .arg("--cases")
         .arg(&cases_file)
+        .arg("--bundle-case")
+        .arg("claimed")
         .output()
         .expect("running node");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -433,6 +436,12 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    for line in [
+        "\"claimed (offline bundle)\",\"outcome\":\"claimed\"",
+        "(read aloud)\",\"ok\":true",
+    ] {
+        assert!(stdout.contains(line), "{line} not in {stdout}");
+    }
     for name in ["claimed", "not_claimed", "paid_less", "wrong_nik"] {
         let line = stdout
             .lines()

@@ -48,6 +48,14 @@ async function main() {
   // chromium.launch gives the browser a fresh temporary profile (--user-data-dir) and removes it.
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   const context = await browser.newContext({ acceptDownloads: true });
+  // Headless Chromium has no voices: record what the page asks the speech synthesizer to say.
+  await context.addInitScript(() => {
+    window.__spoken = [];
+    window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; this.lang = ''; } };
+    Object.defineProperty(window, 'speechSynthesis', {
+      value: { cancel() {}, getVoices() { return []; }, speak(u) { window.__spoken.push({ lang: u.lang, text: u.text }); } },
+    });
+  });
   const scratch = mkdtempSync(join(tmpdir(), 'bansos-e2e-'));
   let failures = 0;
   let checks = 0;
@@ -84,6 +92,15 @@ async function main() {
       console.log(JSON.stringify(r));
       checks++;
       if (r.outcome !== c.expect_outcome) failures++;
+      if (c === cases[0] && r.outcome) {
+        // The verdict read aloud, in Bahasa Indonesia.
+        await page.click('#speak');
+        const spoken = await page.evaluate(() => window.__spoken.at(-1) ?? null);
+        const ok = spoken?.lang === 'id-ID' && spoken.text.includes(r.text.trim());
+        console.log(JSON.stringify({ name: `${c.name} (read aloud)`, ok, lang: spoken?.lang ?? null }));
+        checks++;
+        if (!ok) failures++;
+      }
     }
     const bundleCase = arg('--bundle-case') ?? (server ? 'claimed' : undefined);
     const c = cases.find((x) => x.name === bundleCase);
