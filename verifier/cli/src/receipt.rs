@@ -282,6 +282,14 @@ impl Texts {
         s
     }
 
+    /// A return or revocation reason for people, or its code when no text exists.
+    fn reason(&self, kind: &str, code: &str) -> String {
+        self.messages
+            .get(&format!("reason.{kind}.{code}"))
+            .cloned()
+            .unwrap_or_else(|| code.to_owned())
+    }
+
     fn region(&self, code: u16) -> String {
         match self.regions.get(&code) {
             Some(name) => format!("{name} ({code})"),
@@ -422,7 +430,7 @@ pub fn render(
                     &[
                         ("kind", t.get(&format!("label.kind.{}", c.kind), &[])),
                         ("date", t.date(c.recorded_at)),
-                        ("reason", c.reason.clone()),
+                        ("reason", t.reason(&c.kind, &c.reason)),
                     ],
                 )
             ));
