@@ -372,10 +372,12 @@ async fn allocation_events(
         Ok(Ok(out))
     })();
     match result {
-        Ok(Ok(events)) => {
-            Json(serde_json::json!({ "tile": q.tile, "size": q.size, "events": events }))
-                .into_response()
-        }
+        // Events below a size that a checkpoint covers never change: cacheable like a tile.
+        Ok(Ok(events)) => (
+            [(header::CACHE_CONTROL, TILE_CACHE_CONTROL)],
+            Json(serde_json::json!({ "tile": q.tile, "size": q.size, "events": events })),
+        )
+            .into_response(),
         Ok(Err(response)) => response,
         Err(e) => storage_error(e),
     }
