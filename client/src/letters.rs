@@ -55,35 +55,14 @@ pub fn escape(s: &str) -> String {
 
 /// Rupiah with dots between thousands: 1.250.000.
 pub fn rupiah(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
+    bansos_verifier::entry::Rupiah(n).dotted()
 }
 
 /// A unix time as an Indonesian date, e.g. "28 Mei 2027" (UTC).
 pub fn tanggal(unix: u64) -> String {
-    const BULAN: [&str; 12] = [
-        "Januari",
-        "Februari",
-        "Maret",
-        "April",
-        "Mei",
-        "Juni",
-        "Juli",
-        "Agustus",
-        "September",
-        "Oktober",
-        "November",
-        "Desember",
-    ];
-    let t = bansos_verifier::time::Utc::from_unix(unix);
-    format!("{} {} {}", t.day, BULAN[(t.month - 1) as usize], t.year)
+    use bansos_verifier::time::{MONTHS_ID, Utc};
+    let t = Utc::from_unix(unix);
+    format!("{} {} {}", t.day, MONTHS_ID[(t.month - 1) as usize], t.year)
 }
 
 /// The typed code in groups of five, easier to read aloud and type.

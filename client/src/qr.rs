@@ -57,19 +57,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_drawn_code_reads_back_and_garbage_is_refused() {
+    fn a_drawn_code_reads_back() {
         let text = "ABCDEFGHJKMNPQRSTVWXYZ0123456789".repeat(4);
         let image = png(&text, 4);
         assert_eq!(decode_png(&image).unwrap(), text);
-        assert!(matches!(decode_png(b"not a png"), Err(QrError::Png(_))));
-        // A blank image has no code.
-        let mut blank = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut blank, 50, 50);
-            enc.set_color(png::ColorType::Grayscale);
-            let mut w = enc.write_header().unwrap();
-            w.write_image_data(&[255u8; 2500]).unwrap();
-        }
-        assert!(matches!(decode_png(&blank), Err(QrError::NotFound)));
     }
 }

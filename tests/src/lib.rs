@@ -288,3 +288,38 @@ pub fn write_client_config(net: &Testnet, path: &Path, store: &str, member: &str
     )
     .expect("writing a client configuration");
 }
+
+/// `bansos-client receipts` of `program` and `period` into `out`: (allocation id, receipt code)
+/// of each committed allocation, in the order they were allocated.
+pub fn receipt_codes(
+    config: &Path,
+    program: &str,
+    period: &str,
+    out: &Path,
+) -> Vec<(String, String)> {
+    let run = client(
+        config,
+        &[
+            "receipts",
+            "--program",
+            program,
+            "--period",
+            period,
+            "--out",
+            out.to_str().expect("UTF-8 path"),
+        ],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read_to_string(out)
+        .expect("the receipts file")
+        .lines()
+        .map(|l| {
+            let (id, code) = l.split_once(' ').expect("id and code");
+            (id.to_string(), code.to_string())
+        })
+        .collect()
+}

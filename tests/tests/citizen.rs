@@ -13,7 +13,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bansos_tests::{Testnet, agent, binary, client, get, log_size, wait_for, write_client_config};
+use bansos_tests::{
+    Testnet, agent, binary, client, get, log_size, receipt_codes, wait_for, write_client_config,
+};
 
 /// A plain HTTP/1.1 proxy in front of a node that records every path asked for. Stopped (its
 /// thread joined) when dropped.
@@ -172,34 +174,9 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
         String::from_utf8_lossy(&out.stderr)
     );
     let codes_file = tmp.path().join("codes.txt");
-    let out = client(
-        &kemensos,
-        &[
-            "receipts",
-            "--program",
-            "SEMBAKO",
-            "--period",
-            "2026-11",
-            "--out",
-            codes_file.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let people: Vec<Recipient> = std::fs::read_to_string(&codes_file)
-        .unwrap()
-        .lines()
-        .zip(niks)
-        .map(|(line, _)| {
-            let (allocation, code) = line.split_once(' ').unwrap();
-            Recipient {
-                code: code.to_string(),
-                allocation: allocation.to_string(),
-            }
-        })
+    let people: Vec<Recipient> = receipt_codes(&kemensos, "SEMBAKO", "2026-11", &codes_file)
+        .into_iter()
+        .map(|(allocation, code)| Recipient { code, allocation })
         .collect();
     assert_eq!(people.len(), 3);
 
@@ -411,6 +388,7 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
         {"name": "not_claimed", "receipt": people[1].code, "nik": niks[1], "expect_outcome": "not_claimed"},
         {"name": "paid_less", "receipt": people[2].code, "nik": niks[2], "expect_outcome": "paid_less"},
         {"name": "wrong_nik", "receipt": people[1].code, "nik": niks[0], "expect_outcome": "nik_mismatch"},
+        {"name": "qr_photo", "qr_png": qr, "receipt": "", "nik": niks[0], "expect_outcome": "claimed"},
     ]);
     let cases_file = tmp.path().join("cases.json");
     std::fs::write(&cases_file, cases.to_string()).unwrap();
@@ -442,7 +420,13 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
     ] {
         assert!(stdout.contains(line), "{line} not in {stdout}");
     }
-    for name in ["claimed", "not_claimed", "paid_less", "wrong_nik"] {
+    for name in [
+        "claimed",
+        "not_claimed",
+        "paid_less",
+        "wrong_nik",
+        "qr_photo",
+    ] {
         let line = stdout
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())

@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use bansos_tests::{Testnet, binary, client, log_size, wait_for, write_client_config};
+use bansos_tests::{
+    Testnet, binary, client, log_size, receipt_codes, wait_for, write_client_config,
+};
 
 fn write_config(net: &Testnet, path: &Path, store: &str) {
     write_client_config(net, path, store, "kemensos");
@@ -163,28 +165,8 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
 
     // Receipt codes of the committed allocations, for the letters.
     let codes_file = tmp.path().join("codes.txt");
-    let out = client(
-        &config,
-        &[
-            "receipts",
-            "--program",
-            "SEMBAKO",
-            "--period",
-            "2026-11",
-            "--out",
-            codes_file.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let codes: Vec<String> = std::fs::read_to_string(&codes_file)
-        .unwrap()
-        .lines()
-        .map(|l| l.split_once(' ').unwrap().1.to_string())
-        .collect();
+    let receipts = receipt_codes(&config, "SEMBAKO", "2026-11", &codes_file);
+    let codes: Vec<String> = receipts.iter().map(|(_, code)| code.clone()).collect();
     assert_eq!(codes.len(), 8, "Siti, Ani, Budi and five more");
 
     // BRI pays Siti at a teller; a second claim is refused before anything is signed; BRI
@@ -243,11 +225,7 @@ fn registry_import_rejects_resumes_and_never_allocates_twice() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ids: Vec<String> = std::fs::read_to_string(&codes_file)
-        .unwrap()
-        .lines()
-        .map(|l| l.split_once(' ').unwrap().0.to_string())
-        .collect();
+    let ids: Vec<String> = receipts.iter().map(|(id, _)| id.clone()).collect();
     for (id, code) in ids.iter().zip(&codes) {
         let png = std::fs::read(letters.join(format!("{id}.png"))).unwrap();
         assert_eq!(&bansos_client::qr::decode_png(&png).unwrap(), code);

@@ -116,8 +116,23 @@ impl AllocationId {
 #[serde(transparent)]
 pub struct Rupiah(pub u64);
 
+impl Rupiah {
+    /// The amount with dots between thousands, as Indonesians write it: `1.250.000`.
+    pub fn dotted(self) -> String {
+        let digits = self.0.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push('.');
+            }
+            out.push(c);
+        }
+        out
+    }
+}
+
 /// A Kemendagri kabupaten/kota code: 2-digit province (11–99) and 2-digit kabupaten/kota
-/// (01–99), e.g. 3171 (Kota Jakarta Selatan). Finer codes never enter the log.
+/// (01–99), e.g. 3171 (Kota Administrasi Jakarta Pusat). Finer codes never enter the log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u16", into = "u16")]
 pub struct RegionCode(u16);

@@ -1,6 +1,37 @@
 //! Unix seconds as a UTC calendar date and time of day, for people (letters, verdicts, file
 //! names). Reads no clock.
 
+/// Month names in Bahasa Indonesia, January first.
+pub const MONTHS_ID: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+/// Month names in English, January first.
+pub const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
 /// A UTC date and time of day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Utc {

@@ -16,7 +16,7 @@ use bansos_verifier::merkle::{self, verify_inclusion};
 use bansos_verifier::policy::TrustPolicy;
 use bansos_verifier::receipt::Receipt;
 use bansos_verifier::tile::{self, TILE_WIDTH, TileKind, VerifiedTiles};
-use bansos_verifier::time::Utc;
+use bansos_verifier::time::{MONTHS_EN, MONTHS_ID, Utc};
 use base64::Engine as _;
 
 use crate::audit::{self, Fetch};
@@ -298,36 +298,12 @@ impl Texts {
     }
 
     fn date(&self, unix: u64) -> String {
-        const ID: [&str; 12] = [
-            "Januari",
-            "Februari",
-            "Maret",
-            "April",
-            "Mei",
-            "Juni",
-            "Juli",
-            "Agustus",
-            "September",
-            "Oktober",
-            "November",
-            "Desember",
-        ];
-        const EN: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
         let t = Utc::from_unix(unix.saturating_add(WIB_OFFSET_SECS));
-        let months = if self.lang == "id" { ID } else { EN };
+        let months = if self.lang == "id" {
+            MONTHS_ID
+        } else {
+            MONTHS_EN
+        };
         let sep = if self.lang == "id" { '.' } else { ':' };
         format!(
             "{} {} {} {:02}{sep}{:02} WIB",
@@ -342,15 +318,7 @@ impl Texts {
 
 /// Rupiah as Indonesians write it: `Rp750.000`.
 pub fn rupiah(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    format!("Rp{out}")
+    format!("Rp{}", bansos_verifier::entry::Rupiah(amount).dotted())
 }
 
 /// The verdict as text for people.

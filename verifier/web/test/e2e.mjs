@@ -1,5 +1,6 @@
 // End-to-end check of the page in headless Chromium (playwright-core, the system's
-// /usr/bin/chromium): for each case, load the page, type the receipt and the NIK, press
+// /usr/bin/chromium): for each case, load the page, type the receipt (or give the photo
+// `qr_png` of its QR code) and the NIK, press
 // "Periksa" and read the verdict.
 //
 //   node verifier/web/test/e2e.mjs --url http://127.0.0.1:PORT/verify --cases cases.json
@@ -63,7 +64,13 @@ async function main() {
     const page = await context.newPage();
     const run = async (c) => {
       await page.goto(url, { waitUntil: 'load' });
-      await page.fill('#receipt', c.receipt);
+      if (c.qr_png) {
+        // A photo of the letter's QR code, decoded in the page (jsQR).
+        await page.setInputFiles('#photo', c.qr_png);
+        await page.waitForFunction(() => document.querySelector('#receipt').value.length > 100, null, { timeout: VERDICT_TIMEOUT_MS });
+      } else {
+        await page.fill('#receipt', c.receipt);
+      }
       await page.fill('#nik', c.nik);
       const t0 = performance.now();
       await page.click('#check');
