@@ -108,8 +108,9 @@ node learns which allocation you checked. Give several --node to be safe from a 
 hides a claim: events are asked of every node. --save-bundle keeps the evidence for offline use.
 Offline (--bundle): a receipt bundle saved before; no network is used.
 
-Trust comes from --policy (policy.json, made from the genesis by `bansos-genesis policy`):
-the network, the validators' keys and how many of them must sign. See docs/VERIFY.md.
+Trust comes from --policy (policy.json, made from the genesis by `bansos-genesis policy`, or
+shipped beside the executable): the network, the validators' keys and how many of them must
+sign. See docs/VERIFY.md.
 
   bansos-verify receipt 08ABCD-... --policy policy.json --node http://127.0.0.1:8700
   bansos-verify receipt --qr letter-qr.png --policy policy.json --bundle my-aid.json --lang en")]
@@ -147,9 +148,10 @@ struct ReceiptArgs {
     #[arg(long, value_name = "NIK")]
     nik: Option<String>,
 
-    /// The trust policy of the network (policy.json).
+    /// The trust policy of the network [default: policy.json beside this executable, as a
+    /// distribution for one network ships it].
     #[arg(long, value_name = "PATH")]
-    policy: PathBuf,
+    policy: Option<PathBuf>,
 
     /// A node's (or a tile mirror's) URL. Repeat for several nodes.
     #[arg(
@@ -310,9 +312,18 @@ fn run_proof(args: ProofArgs) -> Outcome<String> {
 }
 
 fn run_receipt(args: ReceiptArgs) -> Outcome<u8> {
+    let policy_path = match &args.policy {
+        Some(p) => p.clone(),
+        None => receipt::shipped_policy().ok_or_else(|| {
+            failure::unchecked(
+                "no trust policy: give --policy policy.json (made by `bansos-genesis policy`), \
+                 or put policy.json beside bansos-verify",
+            )
+        })?,
+    };
     let policy =
-        bansos_verifier::policy::TrustPolicy::parse(&receipt::read_file(&args.policy, "policy")?)
-            .map_err(|e| failure::unchecked(format!("policy {}: {e}", args.policy.display())))?;
+        bansos_verifier::policy::TrustPolicy::parse(&receipt::read_file(&policy_path, "policy")?)
+            .map_err(|e| failure::unchecked(format!("policy {}: {e}", policy_path.display())))?;
     let code = receipt::receipt(args.code.as_deref(), args.qr.as_deref())?;
     let nik = receipt::nik(args.nik.as_deref())?;
     let now = std::time::SystemTime::now()

@@ -53,6 +53,13 @@ pub fn read_file(path: &Path, what: &str) -> Outcome<Vec<u8>> {
     Ok(bytes)
 }
 
+/// `policy.json` beside the executable, where a distribution for one network ships it.
+pub fn shipped_policy() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.join("policy.json");
+    path.is_file().then_some(path)
+}
+
 /// The receipt from its typed code or a PNG of its QR code.
 pub fn receipt(code: Option<&str>, qr: Option<&Path>) -> Outcome<Receipt> {
     let text = match (code, qr) {
