@@ -1,0 +1,1 @@
+//! Anomaly rules over the public log (in progress).
