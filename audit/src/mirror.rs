@@ -1,12 +1,368 @@
-//! `bansos-audit mirror` (in progress).
+//! `bansos-audit mirror`: copies a node's whole log into a static directory in the C2SP
+//! tlog-tiles layout (docs/AUDIT.md, "Mirror layout"), verifying every tile and entry bundle
+//! against a quorum-signed checkpoint before it is written, so any web server can then serve
+//! the directory as a read-only mirror that citizens and auditors can trust as much as a node.
+//!
+//! Resumable: a tile already in the directory is used if it verifies, and fetched again if it
+//! does not. `--check` verifies an existing mirror offline. Memory stays bounded: tiles are
+//! walked depth first from the edge tiles, and a level's tiles are dropped once their subtree
+//! is done, so only one path of tiles (plus the edge) is held at a time.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bansos_genesis::Network;
+use bansos_verifier::checkpoint::{VerifiedCheckpoint, verify_checkpoint};
+use bansos_verifier::note::Policy;
+use bansos_verifier::tile::{self, TILE_WIDTH, TileKind, TileRef, VerifiedTiles};
+use bansos_verify::audit::{self, Fetch};
+use bansos_verify::failure::Outcome;
 
 /// Arguments of `mirror`.
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+#[command(long_about = "\
+Copy a node's whole log into a static directory in the C2SP tlog-tiles layout, verifying every
+hash tile and entry bundle against a checkpoint signed by a quorum of the genesis validators.
+
+The directory (checkpoint, tile/<L>/<N>, tile/entries/<N>, partial tiles, mirror.json) can be
+served by any web server as a read-only mirror: `bansos-verify log` and the citizen's page
+work against it. The checkpoint and mirror.json are written last, after every tile verified.
+Run it again to bring the mirror up to date: tiles already there are verified, not fetched.
+
+  bansos-audit mirror --genesis genesis.json --node http://127.0.0.1:8700 --out mirror/
+  bansos-audit mirror --genesis genesis.json --check --out mirror/
+
+Exit codes: 0 verified; 1 something does not verify (a tile, bundle or checkpoint, named);
+2 the mirror could not be made (arguments, network, files).")]
+pub struct Args {
+    /// The network's genesis file: the checkpoint must be signed by a quorum of its validators.
+    #[arg(long, value_name = "FILE")]
+    genesis: PathBuf,
+    /// The node (or another mirror) to copy from.
+    #[arg(long, value_name = "URL", required_unless_present = "check")]
+    node: Option<String>,
+    /// The mirror directory.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Verify the mirror in --out against its own checkpoint, offline; fetch nothing.
+    #[arg(long, conflicts_with = "node")]
+    check: bool,
+    /// Seconds allowed for each HTTP request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    timeout_secs: u64,
+}
+
+/// What a mirror run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MirrorReport {
+    /// Tree size of the mirrored checkpoint.
+    pub size: u64,
+    /// Hash tiles verified.
+    pub tiles: u64,
+    /// Entry bundles verified.
+    pub bundles: u64,
+    /// Tiles and bundles fetched (the rest were already in the directory).
+    pub fetched: u64,
+    /// Files in the directory that did not verify and were fetched again.
+    pub replaced: u64,
+}
+
+/// The files of a mirror directory, read through the same interface as a node.
+pub struct DirFetch(pub PathBuf);
+
+impl Fetch for DirFetch {
+    fn get(&self, path: &str, bytes_max: u64) -> Outcome<Option<Vec<u8>>> {
+        let file = self.0.join(path);
+        match std::fs::read(&file) {
+            Ok(bytes) if bytes.len() as u64 > bytes_max => Err(bansos_verify::failure::invalid(
+                format!("{} is larger than any valid {path}", file.display()),
+            )),
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(bansos_verify::failure::unchecked(format!(
+                "reading {}: {e}",
+                file.display()
+            ))),
+        }
+    }
+}
 
 /// Runs `mirror`.
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("mirror is not written yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let genesis = std::fs::read(&args.genesis)
+        .with_context(|| format!("reading {}", args.genesis.display()))?;
+    let network = Network::from_bytes(&genesis)
+        .with_context(|| format!("{} is not a valid genesis", args.genesis.display()))?;
+    let policy = Policy::new(network.validator_vkeys(), network.checkpoint_quorum())
+        .context("the genesis validators' keys")?;
+    let origin = network.genesis.origin.clone();
+    let result = if args.check {
+        check(&args.out, &origin, &policy)
+    } else {
+        let url = args.node.as_deref().expect("clap requires --node without --check");
+        let node = bansos_verify::http::HttpLog::new(url, Duration::from_secs(args.timeout_secs))
+            .map_err(|f| anyhow::anyhow!("{f}"))?;
+        mirror(&node, &args.out, &origin, &policy)
+    };
+    match result {
+        Ok(r) => {
+            println!(
+                "OK size={} hash_tiles={} entry_bundles={} fetched={} replaced={} dir={}",
+                r.size,
+                r.tiles,
+                r.bundles,
+                r.fetched,
+                r.replaced,
+                args.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(MirrorError::Invalid(why)) => {
+            eprintln!("bansos-audit mirror: FAILED: {why}");
+            Ok(ExitCode::from(1))
+        }
+        Err(MirrorError::Unchecked(why)) => Err(why),
+    }
+}
+
+/// Why a mirror run failed.
+#[derive(Debug)]
+pub enum MirrorError {
+    /// Something was checked and is wrong.
+    Invalid(String),
+    /// The run could not be completed.
+    Unchecked(anyhow::Error),
+}
+
+impl From<bansos_verify::failure::Failure> for MirrorError {
+    fn from(f: bansos_verify::failure::Failure) -> Self {
+        match f {
+            bansos_verify::failure::Failure::Invalid(e) => MirrorError::Invalid(format!("{e:#}")),
+            bansos_verify::failure::Failure::Unchecked(e) => MirrorError::Unchecked(e),
+        }
+    }
+}
+
+fn io(e: std::io::Error, what: &Path) -> MirrorError {
+    MirrorError::Unchecked(anyhow::anyhow!("{}: {e}", what.display()))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader (or a resumed
+/// run) never sees half a tile.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), MirrorError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io(e, dir))?;
+    }
+    let tmp = path.with_extension("partial-write");
+    std::fs::write(&tmp, bytes).map_err(|e| io(e, &tmp))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(e, path))
+}
+
+/// Where tiles come from and go to.
+struct Copy<'a> {
+    dir: &'a Path,
+    /// `None`: check the directory only.
+    node: Option<&'a dyn Fetch>,
+    report: MirrorReport,
+}
+
+impl Copy<'_> {
+    /// The verified bytes of `t`: from the directory if they verify, else from the node
+    /// (written to the directory once verified).
+    fn obtain<T>(
+        &mut self,
+        t: &TileRef,
+        verify: &mut dyn FnMut(&[u8]) -> Result<T, String>,
+    ) -> Result<T, MirrorError> {
+        let local = DirFetch(self.dir.to_path_buf());
+        let on_disk = audit::fetch(&local, t).ok();
+        if let Some(bytes) = &on_disk {
+            match verify(bytes) {
+                Ok(v) => return Ok(v),
+                Err(why) if self.node.is_none() => {
+                    return Err(MirrorError::Invalid(format!(
+                        "{} in the mirror does not verify: {why}",
+                        t.path()
+                    )));
+                }
+                Err(_) => self.report.replaced += 1,
+            }
+        }
+        let Some(node) = self.node else {
+            return Err(MirrorError::Invalid(format!(
+                "{} is missing from the mirror",
+                t.path()
+            )));
+        };
+        let bytes = audit::fetch(node, t)?;
+        let v = verify(&bytes)
+            .map_err(|why| MirrorError::Invalid(format!("{} from the node: {why}", t.path())))?;
+        write_atomic(&self.dir.join(t.path()), &bytes)?;
+        self.report.fetched += 1;
+        Ok(v)
+    }
+}
+
+fn verified_checkpoint(
+    note: &[u8],
+    origin: &str,
+    policy: &Policy,
+) -> Result<VerifiedCheckpoint, MirrorError> {
+    verify_checkpoint(note, Some(origin), policy)
+        .map_err(|e| MirrorError::Invalid(format!("the checkpoint: {e}")))
+}
+
+/// Copies and verifies the log of `node` into `dir`.
+pub fn mirror(
+    node: &dyn Fetch,
+    dir: &Path,
+    origin: &str,
+    policy: &Policy,
+) -> Result<MirrorReport, MirrorError> {
+    let note = node
+        .get("checkpoint", audit::CHECKPOINT_BYTES_MAX)?
+        .ok_or_else(|| MirrorError::Unchecked(anyhow::anyhow!("the node has no checkpoint")))?;
+    let cp = verified_checkpoint(&note, origin, policy)?;
+    let mut copy = Copy {
+        dir,
+        node: Some(node),
+        report: MirrorReport::default(),
+    };
+    walk(&mut copy, &cp)?;
+    // Readers see the new checkpoint only once every tile it needs is in place.
+    write_atomic(&dir.join("checkpoint"), &note)?;
+    let summary = serde_json::json!({
+        "origin": cp.checkpoint.origin,
+        "size": cp.checkpoint.size.0,
+        "root": cp.checkpoint.root.to_base64(),
+        "verified_at": std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    });
+    write_atomic(
+        &dir.join("mirror.json"),
+        format!("{summary:#}\n").as_bytes(),
+    )?;
+    Ok(copy.report)
+}
+
+/// Verifies the mirror in `dir` against its own checkpoint, reading nothing else.
+pub fn check(dir: &Path, origin: &str, policy: &Policy) -> Result<MirrorReport, MirrorError> {
+    let note = std::fs::read(dir.join("checkpoint")).map_err(|e| io(e, &dir.join("checkpoint")))?;
+    let cp = verified_checkpoint(&note, origin, policy)?;
+    let mut copy = Copy {
+        dir,
+        node: None,
+        report: MirrorReport::default(),
+    };
+    walk(&mut copy, &cp)?;
+    Ok(copy.report)
+}
+
+/// Every tile and bundle of the checkpoint's tree, each verified before it is kept: the edge
+/// tiles against the root, then depth first from them, each full tile against its parent and
+/// each bundle against its level-0 tile.
+fn walk(copy: &mut Copy<'_>, cp: &VerifiedCheckpoint) -> Result<(), MirrorError> {
+    let size = cp.checkpoint.size;
+    copy.report.size = size.0;
+    let mut tiles = VerifiedTiles::new(size, cp.checkpoint.root);
+    let edge = tile::edge_tiles(size);
+    let mut edge_bytes = Vec::with_capacity(edge.len());
+    for t in &edge {
+        let bytes = copy.obtain(t, &mut |b| {
+            tile::parse_hash_tile(t, b)
+                .map(|_| b.to_vec())
+                .map_err(|e| e.to_string())
+        })?;
+        edge_bytes.push((*t, bytes));
+    }
+    if let Err(e) = tiles.add_edge(&edge_bytes) {
+        // The edge tiles came from the directory or the node; try the node once more if the
+        // directory's copies are the ones that fail.
+        if copy.node.is_none() {
+            return Err(MirrorError::Invalid(format!(
+                "the edge tiles do not hash to the checkpoint's root: {e}"
+            )));
+        }
+        let node = copy.node.expect("checked");
+        let mut fresh = Vec::with_capacity(edge.len());
+        for t in &edge {
+            fresh.push((*t, audit::fetch(node, t)?));
+        }
+        tiles.add_edge(&fresh).map_err(|e| {
+            MirrorError::Invalid(format!(
+                "the node's edge tiles do not hash to the checkpoint's root: {e}"
+            ))
+        })?;
+        for (t, b) in &fresh {
+            write_atomic(&copy.dir.join(t.path()), b)?;
+        }
+        copy.report.replaced += edge.len() as u64;
+        edge_bytes = fresh;
+    }
+    copy.report.tiles += edge.len() as u64;
+    // The full children of each edge tile, then the partial entry bundle.
+    for (t, _) in &edge_bytes {
+        let TileKind::Hash(level) = t.kind else {
+            unreachable!("edge tiles are hash tiles")
+        };
+        if level == 0 {
+            bundle(copy, &tiles, t.index)?;
+        } else {
+            for j in 0..u64::from(t.width) {
+                subtree(copy, &mut tiles, level - 1, t.index * TILE_WIDTH + j)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The full hash tile (`level`, `index`), then everything under it.
+fn subtree(
+    copy: &mut Copy<'_>,
+    tiles: &mut VerifiedTiles,
+    level: u8,
+    index: u64,
+) -> Result<(), MirrorError> {
+    let t = TileRef::hash(level, index, TILE_WIDTH as u16);
+    let mut checked = tiles.clone();
+    copy.obtain(&t, &mut |b| {
+        checked = tiles.clone();
+        checked.add_full(&t, b).map_err(|e| e.to_string())
+    })?;
+    *tiles = checked;
+    copy.report.tiles += 1;
+    if level == 0 {
+        bundle(copy, tiles, index)?;
+    } else {
+        // Under a full tile every child tile is full.
+        for j in 0..TILE_WIDTH {
+            subtree(copy, tiles, level - 1, index * TILE_WIDTH + j)?;
+        }
+    }
+    // This subtree is done: its tiles are no longer needed to check anything.
+    tiles.forget_level(level);
+    Ok(())
+}
+
+/// The entry bundle `index`, checked against its level-0 tile.
+fn bundle(copy: &mut Copy<'_>, tiles: &VerifiedTiles, index: u64) -> Result<(), MirrorError> {
+    let t = tile::tile_at_size(TileKind::Entries, index, tiles.size())
+        .expect("a bundle under a tile of the tree");
+    copy.obtain(&t, &mut |b| {
+        tiles
+            .check_bundle(&t, b)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?;
+    copy.report.bundles += 1;
+    if copy.report.bundles.is_multiple_of(1000) {
+        eprintln!(
+            "  {} entry bundles and {} hash tiles verified",
+            copy.report.bundles, copy.report.tiles
+        );
+    }
+    Ok(())
 }

@@ -323,3 +323,85 @@ pub fn receipt_codes(
         })
         .collect()
 }
+
+/// What an [`HttpStub`] answers for a request path (with its query): status and body.
+pub type Handler = dyn Fn(&str) -> (u16, Vec<u8>) + Send + Sync;
+
+/// A minimal HTTP/1.1 server on 127.0.0.1 for tests: a fake node, a static mirror, a proxy.
+/// GET only, one request per connection. Stopped (its thread joined) when dropped.
+pub struct HttpStub {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpStub {
+    /// Serves `handler` until dropped.
+    pub fn start(handler: std::sync::Arc<Handler>) -> HttpStub {
+        use std::io::{BufRead as _, Write as _};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        let url = format!("http://{}", listener.local_addr().expect("bound"));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let mut reader = std::io::BufReader::new(conn.try_clone().expect("clone"));
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    continue;
+                }
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                let path = request_line.split_whitespace().nth(1).unwrap_or("/");
+                let (status, body) = handler(path);
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(&body);
+            }
+        });
+        HttpStub {
+            url,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Serves the files of `dir` (404 for anything else), as any static web server would.
+    pub fn files(dir: &Path) -> HttpStub {
+        let dir = dir.to_path_buf();
+        HttpStub::start(std::sync::Arc::new(move |path: &str| {
+            let rel = path.trim_start_matches('/');
+            if rel.split('/').any(|c| c == "..") {
+                return (400, Vec::new());
+            }
+            match std::fs::read(dir.join(rel)) {
+                Ok(b) => (200, b),
+                Err(_) => (404, Vec::new()),
+            }
+        }))
+    }
+}
+
+impl Drop for HttpStub {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag.
+        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -6,99 +6,42 @@
 //! verdict aloud in Bahasa Indonesia, and the node is never asked about the allocation itself:
 //! only about whole tiles.
 
-use std::io::{BufRead as _, BufReader, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bansos_tests::{
-    Testnet, agent, binary, client, get, log_size, receipt_codes, wait_for, write_client_config,
+    HttpStub, Testnet, agent, binary, client, get, log_size, receipt_codes, wait_for,
+    write_client_config,
 };
 
-/// A plain HTTP/1.1 proxy in front of a node that records every path asked for. Stopped (its
-/// thread joined) when dropped.
+/// A proxy in front of a node that records every path asked for.
 struct RecordingProxy {
-    url: String,
+    stub: HttpStub,
     paths: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl RecordingProxy {
     fn new(upstream: &str) -> RecordingProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let paths = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (upstream, seen, stopping) = (upstream.to_string(), paths.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(conn) = conn {
-                    serve(conn, &upstream, &seen);
-                }
+        let (upstream, seen) = (upstream.to_string(), paths.clone());
+        let stub = HttpStub::start(Arc::new(move |path: &str| {
+            seen.lock().unwrap().push(path.to_string());
+            match agent().get(&format!("{upstream}{path}")).call() {
+                Ok(mut r) => (
+                    r.status().as_u16(),
+                    r.body_mut().read_to_vec().unwrap_or_default(),
+                ),
+                Err(_) => (502, Vec::new()),
             }
-        });
-        RecordingProxy {
-            url,
-            paths,
-            stop,
-            thread: Some(thread),
-        }
+        }));
+        RecordingProxy { stub, paths }
     }
 
     fn paths(&self) -> Vec<String> {
         self.paths.lock().unwrap().clone()
     }
-}
-
-impl Drop for RecordingProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.url.trim_start_matches("http://"));
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn serve(conn: TcpStream, upstream: &str, seen: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
-            break;
-        }
-    }
-    let path = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("/")
-        .to_string();
-    seen.lock().unwrap().push(path.clone());
-    let (status, body) = match agent().get(&format!("{upstream}{path}")).call() {
-        Ok(mut r) => {
-            let body = r.body_mut().read_to_vec().unwrap_or_default();
-            (r.status().as_u16(), body)
-        }
-        Err(_) => (502, Vec::new()),
-    };
-    let mut conn = conn;
-    let _ = write!(
-        conn,
-        "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = conn.write_all(&body);
 }
 
 struct Recipient {
@@ -216,7 +159,12 @@ fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
 
     // The command line, through a proxy that records what node 0 is asked.
     let proxy = RecordingProxy::new(&urls[0]);
-    let nodes = ["--node", proxy.url.as_str(), "--node", urls[1].as_str()];
+    let nodes = [
+        "--node",
+        proxy.stub.url.as_str(),
+        "--node",
+        urls[1].as_str(),
+    ];
     let check = |who: usize, nik: &str, extra: &[&str]| {
         let mut args = vec![people[who].code.as_str(), "--nik", nik];
         args.extend_from_slice(&nodes);

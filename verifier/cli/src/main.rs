@@ -3,12 +3,7 @@
 //! checks an offline C2SP tlog-proof bundle. All checking is done by the `bansos-verifier`
 //! library; this binary only fetches, reads files, and reports.
 
-mod audit;
-mod failure;
-mod http;
-mod keys;
-mod proof;
-mod receipt;
+use bansos_verify::{audit, failure, http, keys, proof, receipt};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::failure::Outcome;
+use bansos_verify::failure::Outcome;
 
 const EXIT_CODES_HELP: &str = "\
 Output:
