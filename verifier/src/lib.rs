@@ -4,7 +4,7 @@
 //! It owns the RFC 6962 Merkle math (hashes, inclusion and consistency proofs, proofs built
 //! from any source of subtree hashes), the C2SP formats (signed notes with Ed25519 signatures and
 //! timestamped cosignatures, tlog-checkpoint bodies, tlog-tiles paths, hash tiles and entry
-//! bundles, tlog-proof bundles), the ledger's canonical binary encoding of entries and
+//! bundles, tlog-proof bundles, tlog-witness requests), the ledger's canonical binary encoding of entries and
 //! signed transactions, the beneficiary commitment, the keyed dedup tag, the claim lock, the
 //! recipient's receipt, the citizen's trust policy and check of their own receipt (`citizen`), and
 //! calendar dates for people.
@@ -26,6 +26,7 @@ pub mod receipt;
 pub mod tile;
 pub mod time;
 pub mod tlog_proof;
+pub mod tlog_witness;
 
 mod codec;
 

@@ -1,0 +1,328 @@
+//! A C2SP tlog-witness (v1.0.0) for one Bansos Ledger network: it cosigns (tlog-cosignature
+//! v1, Ed25519 type `0x04`) a checkpoint of this network's log only when a quorum of the genesis
+//! validators signed it and it is consistent with the latest checkpoint the witness cosigned
+//! before. Its whole state is that one checkpoint, kept in a file written durably before any
+//! cosignature on a larger tree leaves the process.
+//!
+//! [`Witness`] is the protocol without transport: request bytes and the time in, cosignature
+//! lines or a [`Refusal`] (with the spec's status code) out. [`server`] puts it behind HTTP.
+//! Every format it reads or writes (signed notes, checkpoints, consistency proofs, the
+//! add-checkpoint body) is parsed and checked by `bansos-verifier`; nothing here re-implements
+//! one. It knows nothing of consensus, the store or the ledger rules.
+
+pub mod server;
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use bansos_genesis::Network;
+use bansos_verifier::checkpoint::{CheckpointError, verify_checkpoint};
+use bansos_verifier::hash::{EMPTY_ROOT, Hash, TreeSize};
+use bansos_verifier::merkle::{ProofError, verify_consistency};
+use bansos_verifier::note::{KeyKind, NoteError, NoteSignature, Policy, SignerKey, VerifierKey};
+use bansos_verifier::tlog_witness::AddCheckpoint;
+
+/// Name of the state file in the state directory: the latest cosigned checkpoint as a signed
+/// note (the validators' signatures and this witness's cosignature).
+pub const STATE_FILE: &str = "checkpoint";
+/// Name of the lock file that keeps a second witness process off the same state directory.
+pub const LOCK_FILE: &str = "lock";
+
+/// The witness's cosignature verifier key (type `0x04`) for its key.
+///
+/// The key file is the Go `note` private key text form (`PRIVATE+KEY+name+id+base64(0x01 ‖
+/// seed)`, as [`SignerKey`] reads it); the key is only ever used for cosignatures, whose key ID
+/// differs from that of a plain Ed25519 signature by the same key.
+pub fn cosigner_vkey(key: &SignerKey) -> VerifierKey {
+    VerifierKey::new(
+        key.name(),
+        KeyKind::Cosignature,
+        key.signing_key().verifying_key(),
+    )
+}
+
+/// Why a request was not cosigned, grouped by the status code C2SP tlog-witness v1.0.0 gives
+/// it (see [`Refusal::status`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The body is not an add-checkpoint request, or its note or checkpoint is malformed: 400.
+    #[error("malformed request: {0}")]
+    Malformed(String),
+    /// The checkpoint is not of this network's log: 404.
+    #[error("unknown log origin {0:?}: this witness only cosigns its network's log")]
+    UnknownOrigin(String),
+    /// Not signed by a quorum of the genesis validators, or a validator's signature fails: 403.
+    #[error("the checkpoint is not signed by a quorum of the validators: {0}")]
+    NotSigned(NoteError),
+    /// `old` is larger than the checkpoint's size: 400.
+    #[error("old size {old} is larger than the checkpoint's size {size}")]
+    OldAfterNew {
+        /// The request's old size.
+        old: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// `old` is not the size of the latest checkpoint this witness cosigned: 409, body
+    /// `<latest>\n`. The client should retry with `old` = `latest` and a proof from there.
+    #[error("old size {old} is not the witness's latest size {latest}")]
+    OldSizeConflict {
+        /// The request's old size.
+        old: u64,
+        /// The latest cosigned size.
+        latest: TreeSize,
+    },
+    /// The checkpoint has the latest cosigned size but another root: 409 (v1.0.0; `main` of the
+    /// spec says 422). Two roots at one size are a fork: never cosigned.
+    #[error("the checkpoint has the witness's latest size {latest} but another root")]
+    RootConflict {
+        /// The latest cosigned size.
+        latest: TreeSize,
+    },
+    /// The consistency proof from the latest cosigned checkpoint does not verify: 422.
+    #[error("the consistency proof from size {old} does not verify: {proof}")]
+    Inconsistent {
+        /// The request's old size.
+        old: u64,
+        /// How it fails.
+        proof: ProofError,
+    },
+    /// The state could not be written: 500; nothing was cosigned. Retry later.
+    #[error("the witness could not persist its state: {0}")]
+    Storage(std::io::Error),
+}
+
+impl Refusal {
+    /// The HTTP status of C2SP tlog-witness v1.0.0 ("Responses" table).
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::Malformed(_) | Refusal::OldAfterNew { .. } => 400,
+            Refusal::NotSigned(_) => 403,
+            Refusal::UnknownOrigin(_) => 404,
+            Refusal::OldSizeConflict { .. } | Refusal::RootConflict { .. } => 409,
+            Refusal::Inconsistent { .. } => 422,
+            Refusal::Storage(_) => 500,
+        }
+    }
+
+    /// A machine-readable code for logs and JSON error bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Malformed(_) => "malformed",
+            Refusal::UnknownOrigin(_) => "unknown_origin",
+            Refusal::NotSigned(_) => "not_signed",
+            Refusal::OldAfterNew { .. } => "old_after_new",
+            Refusal::OldSizeConflict { .. } => "old_size_conflict",
+            Refusal::RootConflict { .. } => "root_conflict",
+            Refusal::Inconsistent { .. } => "inconsistent",
+            Refusal::Storage(_) => "storage",
+        }
+    }
+
+    /// The size a 409 answer carries.
+    pub fn latest_size(&self) -> Option<TreeSize> {
+        match self {
+            Refusal::OldSizeConflict { latest, .. } | Refusal::RootConflict { latest } => {
+                Some(*latest)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Why a witness could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The state directory cannot be used.
+    #[error("the state directory {path}: {source}")]
+    Io {
+        /// What was being accessed.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Another witness process holds the state directory.
+    #[error("another witness process uses the state directory {0}")]
+    Locked(PathBuf),
+    /// The state file is not a checkpoint of this log signed by a quorum of its validators:
+    /// it was damaged or belongs to another network. It is never overwritten silently.
+    #[error("the state file {path} is not a valid checkpoint of this log: {source}")]
+    BadState {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: CheckpointError,
+    },
+}
+
+/// The latest checkpoint cosigned: the state that must never go back.
+struct Latest {
+    size: TreeSize,
+    root: Hash,
+    /// The note served at `GET /checkpoint`: validators' signatures and this cosignature.
+    note: Option<Vec<u8>>,
+}
+
+/// A witness for one network's log.
+pub struct Witness {
+    origin: String,
+    validators: Policy,
+    key: SignerKey,
+    vkey: VerifierKey,
+    dir: PathBuf,
+    /// Held for the process's lifetime: the OS lock on [`LOCK_FILE`].
+    _lock: File,
+    /// The check against the latest state and its update happen under this lock, so two
+    /// requests cannot both pass the size check and roll the state back.
+    latest: Mutex<Latest>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
+    move |source| OpenError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Witness {
+    /// Opens (creating if needed) the state directory `dir` for `network`'s log, trusting its
+    /// genesis validators' checkpoint keys with its checkpoint quorum, and cosigning with `key`.
+    pub fn open(network: &Network, key: SignerKey, dir: &Path) -> Result<Witness, OpenError> {
+        let validators = Policy::new(network.validator_vkeys(), network.checkpoint_quorum())
+            .expect("a validated genesis has a valid validator policy");
+        let origin = network.genesis.origin.clone();
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(OpenError::Locked(dir.into())),
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
+        let state_path = dir.join(STATE_FILE);
+        let latest = match std::fs::read(&state_path) {
+            Ok(bytes) => {
+                let vc =
+                    verify_checkpoint(&bytes, Some(&origin), &validators).map_err(|source| {
+                        OpenError::BadState {
+                            path: state_path.clone(),
+                            source,
+                        }
+                    })?;
+                Latest {
+                    size: vc.checkpoint.size,
+                    root: vc.checkpoint.root,
+                    note: Some(bytes),
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Latest {
+                size: TreeSize(0),
+                root: EMPTY_ROOT,
+                note: None,
+            },
+            Err(e) => return Err(io_err(&state_path)(e)),
+        };
+        Ok(Witness {
+            origin,
+            validators,
+            vkey: cosigner_vkey(&key),
+            key,
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            latest: Mutex::new(latest),
+        })
+    }
+
+    /// This witness's cosignature verifier key.
+    pub fn vkey(&self) -> &VerifierKey {
+        &self.vkey
+    }
+
+    /// The size of the latest checkpoint cosigned (0 if none).
+    pub fn latest_size(&self) -> TreeSize {
+        self.latest.lock().expect("witness state lock").size
+    }
+
+    /// The latest cosigned checkpoint with its cosignature, if any.
+    pub fn latest_note(&self) -> Option<Vec<u8>> {
+        self.latest.lock().expect("witness state lock").note.clone()
+    }
+
+    /// Handles one `add-checkpoint` body at time `now` (POSIX seconds, the cosignature's
+    /// timestamp): the checks of C2SP tlog-witness v1.0.0 in the order of its table; on success
+    /// the new state is on disk before the cosignature line is returned.
+    pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<Vec<u8>, Refusal> {
+        let request = AddCheckpoint::parse(body).map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let vc = match verify_checkpoint(&request.checkpoint, Some(&self.origin), &self.validators)
+        {
+            Ok(vc) => vc,
+            Err(CheckpointError::WrongOrigin { got, .. }) => {
+                return Err(Refusal::UnknownOrigin(got));
+            }
+            Err(CheckpointError::Note(e @ NoteError::Malformed(_))) => {
+                return Err(Refusal::Malformed(e.to_string()));
+            }
+            Err(e @ CheckpointError::Malformed(_)) => {
+                return Err(Refusal::Malformed(e.to_string()));
+            }
+            Err(CheckpointError::Note(e)) => return Err(Refusal::NotSigned(e)),
+        };
+        let (size, root) = (vc.checkpoint.size, vc.checkpoint.root);
+        if request.old > size {
+            return Err(Refusal::OldAfterNew {
+                old: request.old.0,
+                size: size.0,
+            });
+        }
+        let mut latest = self.latest.lock().expect("witness state lock");
+        if request.old != latest.size {
+            return Err(Refusal::OldSizeConflict {
+                old: request.old.0,
+                latest: latest.size,
+            });
+        }
+        if size == latest.size && root != latest.root {
+            return Err(Refusal::RootConflict {
+                latest: latest.size,
+            });
+        }
+        verify_consistency(latest.size, size, &latest.root, &root, &request.proof).map_err(
+            |proof| Refusal::Inconsistent {
+                old: request.old.0,
+                proof,
+            },
+        )?;
+        let cosignature =
+            NoteSignature::cosign(self.key.name(), self.key.signing_key(), now, vc.note.text());
+        let mut served = vc.note.clone();
+        served.add_signature(cosignature.clone());
+        let served = served.to_bytes();
+        if size > latest.size || latest.note.is_none() {
+            self.persist(&served).map_err(Refusal::Storage)?;
+        }
+        // At an unchanged size the state on disk already says the same (size, root).
+        *latest = Latest {
+            size,
+            root,
+            note: Some(served),
+        };
+        Ok(cosignature.to_line().into_bytes())
+    }
+
+    /// Writes the state file durably: a temporary file, fsync, rename, fsync of the directory.
+    fn persist(&self, note: &[u8]) -> std::io::Result<()> {
+        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
+        let mut f = File::create(&tmp)?;
+        f.write_all(note)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, self.dir.join(STATE_FILE))?;
+        File::open(&self.dir)?.sync_all()
+    }
+}
