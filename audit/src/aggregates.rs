@@ -860,7 +860,7 @@ pub fn compute(
             let index = n * TILE_WIDTH + i as u64;
             leaf_hashes.push(leaf_hash(entry));
             auditor.on_entry(index, entry);
-            if (index + 1) % PROGRESS_ENTRIES == 0 {
+            if (index + 1).is_multiple_of(PROGRESS_ENTRIES) {
                 eprintln!("bansos-audit: {} of {} entries read", index + 1, size.0);
             }
         }
