@@ -5,6 +5,7 @@
 
 import { barChart, updateChart } from './charts.js';
 import { verifyCheckpoint } from './checkpoint.js';
+import { verifyNote } from './note.js';
 import { parsePolicy } from './policy.js';
 import { applyI18n, el, fillTable, texts } from './public_page.js';
 import { compactRupiah, summarizeStats } from './stats.js';
@@ -82,7 +83,9 @@ function checkCheckpoint(note) {
   if (!state.policy) return { error: 'no_policy' };
   try {
     const v = verifyCheckpoint(note, state.policy.origin, state.policy.notePolicy);
-    return { checkpoint: v.checkpoint, signers: v.verified.signers };
+    // A policy that requires witnesses (trust-policy `witness_quorum`) needs their cosignatures too.
+    const witnesses = state.policy.witnessPolicy ? verifyNote(state.policy.witnessPolicy, v.note).signers : [];
+    return { checkpoint: v.checkpoint, signers: v.verified.signers, witnesses };
   } catch (e) {
     return { error: e.message };
   }
@@ -111,7 +114,8 @@ function renderCheckpoint(t) {
     size.textContent = t.int(cp.checkpoint.size);
     $('checkpoint-root').textContent = $('checkpoint-root').dataset.value = toBase64(cp.checkpoint.root);
     const names = new Map([...state.policy.members.values()].map((m) => [m.name, m.display_name]));
-    $('checkpoint-signers').textContent = cp.signers.map((s) => names.get(s) ?? s).join(', ');
+    $('checkpoint-signers').textContent = cp.signers.map((s) => names.get(s) ?? s).join(', ')
+      + (cp.witnesses.length ? `. ${t.t('dash.cp.witnessed', { names: cp.witnesses.join(', ') })}` : '');
     $('checkpoint-origin').textContent = cp.checkpoint.origin;
   }
 }
