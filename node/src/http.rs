@@ -3,7 +3,7 @@
 //! `/v1/proof/inclusion`, `/v1/proof/consistency`, `/v1/allocations/<id>`, `/v1/tx/<hash>`,
 //! `/v1/stats` (public totals per program, period, kabupaten/kota, payer and channel),
 //! `/v1/allocation-events` (the events of one entry tile's allocations, for the citizen's
-//! verifier); the citizen's page `/verify`; and `/healthz`.
+//! verifier); the public dashboard `/`; the citizen's page `/verify`; and `/healthz`.
 //!
 //! Tiles are immutable (a partial tile of width W never changes either), so they carry a
 //! year-long `Cache-Control` and a CDN or a static mirror can serve them; the checkpoint may be
@@ -57,6 +57,8 @@ pub struct ReadState {
     pub live: Option<Arc<crate::live::Live>>,
     /// The citizen's verification page, policy included (`crate::verify_page::render`).
     pub verify_page: String,
+    /// The public dashboard, policy included (`crate::dashboard_page::render`).
+    pub dashboard_page: String,
 }
 
 /// Runs `f` on a log reader over one consistent snapshot of the store.
@@ -482,9 +484,22 @@ async fn verify_page(State(s): State<Arc<ReadState>>) -> Response {
         .into_response()
 }
 
+/// The dashboard changes only with the node's binary; its data comes from `/v1/stats`.
+async fn dashboard_page(State(s): State<Arc<ReadState>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        s.dashboard_page.clone(),
+    )
+        .into_response()
+}
+
 /// The read API's routes.
 pub fn router(state: Arc<ReadState>) -> Router {
     Router::new()
+        .route("/", get(dashboard_page))
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*rest}", get(tile))
         .route("/healthz", get(healthz))

@@ -8,6 +8,7 @@
 //! serves comes from `bansos-ledger` and `bansos-verifier`.
 
 pub mod consensus;
+pub mod dashboard_page;
 pub mod http;
 pub mod live;
 pub mod node;

@@ -89,9 +89,11 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// The `/verify` page with `DIR/policy.json` when there is one (`bansos-testnet sample`
-/// writes it), else without a policy (the page then asks for one).
-fn verify_page_of(dir: &std::path::Path) -> anyhow::Result<String> {
+/// `DIR/policy.json` when there is one (`bansos-testnet sample` writes it), for the `/verify`
+/// page and the dashboard; without it the pages carry no policy (`/verify` then asks for one).
+fn policy_of(
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<bansos_verifier::policy::TrustPolicy>> {
     let path = dir.join("policy.json");
     let policy = match std::fs::read(&path) {
         Ok(bytes) => Some(
@@ -101,7 +103,7 @@ fn verify_page_of(dir: &std::path::Path) -> anyhow::Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    Ok(bansos_node::verify_page::render(policy.as_ref()))
+    Ok(policy)
 }
 
 async fn serve_log(
@@ -124,6 +126,7 @@ async fn serve_log(
             writer.size()
         );
     }
+    let policy = policy_of(&dir)?;
     let state = Arc::new(ReadState {
         store,
         checkpoint: Arc::new(tokio::sync::RwLock::new(Published {
@@ -131,7 +134,8 @@ async fn serve_log(
             size: cp.size,
         })),
         live: None,
-        verify_page: verify_page_of(&dir)?,
+        verify_page: bansos_node::verify_page::render(policy.as_ref()),
+        dashboard_page: bansos_node::dashboard_page::render(policy.as_ref()),
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

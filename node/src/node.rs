@@ -239,6 +239,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         checkpoint: published,
         live: Some(live),
         verify_page: crate::verify_page::render(Some(&network.trust_policy())),
+        dashboard_page: crate::dashboard_page::render(Some(&network.trust_policy())),
     });
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await

@@ -12,20 +12,26 @@ pub const POLICY_PLACEHOLDER: &str = "__BANSOS_TRUST_POLICY__";
 
 /// The page with `policy` in place, or as built (it then asks the user for a policy file).
 pub fn render(policy: Option<&TrustPolicy>) -> String {
+    with_policy(PAGE, "verify.html", policy)
+}
+
+/// A page built by `verifier/web` (`dist/<name>`) with `policy` written in place of its
+/// placeholder, or as built; the dashboard (`crate::dashboard_page`) carries it the same way.
+pub fn with_policy(page: &str, name: &str, policy: Option<&TrustPolicy>) -> String {
     assert!(
-        PAGE.contains(POLICY_PLACEHOLDER),
-        "verifier/web/dist/verify.html has no policy placeholder: rebuild it"
+        page.contains(POLICY_PLACEHOLDER),
+        "verifier/web/dist/{name} has no policy placeholder: rebuild it"
     );
     match policy {
         // `<` is escaped so no string in the policy can close the script element.
-        Some(p) => PAGE.replacen(
+        Some(p) => page.replacen(
             POLICY_PLACEHOLDER,
             &serde_json::to_string(&p.file)
                 .expect("a policy serializes")
                 .replace('<', "\\u003c"),
             1,
         ),
-        None => PAGE.to_string(),
+        None => page.to_string(),
     }
 }
 
