@@ -205,6 +205,8 @@ impl Network {
                 .iter()
                 .map(|k| k.to_string())
                 .collect(),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
             members: self
                 .genesis
                 .members

@@ -181,6 +181,8 @@ fn citizen_check(c: &mut Criterion) {
                 VerifierKey::new(name, KeyKind::Ed25519, k.verifying_key()).to_string()
             })
             .collect(),
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         members: Vec::new(),
         programs: Vec::new(),
     })

@@ -283,6 +283,13 @@ pub enum CheckpointErrorView {
         /// Its origin.
         origin: String,
     },
+    /// Not enough trusted witness cosignatures (the policy's `witness_quorum`).
+    TooFewWitnesses {
+        /// Trusted witness cosignatures that verified.
+        verified: usize,
+        /// Required.
+        quorum: usize,
+    },
 }
 
 impl From<&CheckpointError> for CheckpointErrorView {
@@ -534,6 +541,18 @@ pub fn check(
             return v;
         }
     };
+    if let Some(witnesses) = policy.witness_policy()
+        && let Err(e) = witnesses.verify(&cp.note)
+    {
+        let mut v = Verdict::new(Outcome::InvalidCheckpoint);
+        v.error = Some(VerdictError::Checkpoint(match e {
+            NoteError::TooFewSignatures { verified, quorum } => {
+                CheckpointErrorView::TooFewWitnesses { verified, quorum }
+            }
+            e => (&CheckpointError::Note(e)).into(),
+        }));
+        return v;
+    }
     let (size, root) = (cp.checkpoint.size.0, cp.checkpoint.root);
     let mut v = Verdict::new(Outcome::NotInLog);
     v.checkpoint = Some(CheckpointView {

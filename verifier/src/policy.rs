@@ -1,11 +1,12 @@
 //! The citizen's trust policy (docs/VERIFY.md, "Trust policy"): which network, which checkpoint
-//! origin, which validator keys and how many of them must sign; plus member and program names
-//! for display. Made from the genesis file and shipped with the verifier or given by path.
+//! origin, which validator keys and how many of them must sign, optionally which witnesses'
+//! cosignatures (tlog-cosignature) and how many of them are required; plus member and program
+//! names for display. Made from the genesis file and shipped with the verifier or given by path.
 
 use serde::{Deserialize, Serialize};
 
 use crate::entry::{MemberId, NetworkId};
-use crate::note::{NoteError, Policy, VerifierKey};
+use crate::note::{KeyKind, NoteError, Policy, VerifierKey};
 
 /// The `format` field of a trust policy file.
 pub const POLICY_FORMAT: &str = "bansos-ledger/trust-policy@v1";
@@ -61,6 +62,12 @@ pub struct PolicyFile {
     pub quorum: usize,
     /// C2SP verifier keys of the validators.
     pub verifier_keys: Vec<String>,
+    /// Cosignature verifier keys (type `0x04`) of the witnesses the citizen trusts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<String>,
+    /// Witness cosignatures a checkpoint needs besides the validators' quorum (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub witness_quorum: usize,
     /// Members, for display.
     #[serde(default)]
     pub members: Vec<PolicyMember>,
@@ -69,12 +76,17 @@ pub struct PolicyFile {
     pub programs: Vec<PolicyProgram>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// A parsed and checked trust policy.
 #[derive(Clone, Debug)]
 pub struct TrustPolicy {
     /// The file's content.
     pub file: PolicyFile,
     policy: Policy,
+    witness_policy: Option<Policy>,
 }
 
 impl TrustPolicy {
@@ -92,7 +104,25 @@ impl TrustPolicy {
             .map(|k| VerifierKey::parse(k))
             .collect::<Result<Vec<_>, _>>()?;
         let policy = Policy::new(keys, file.quorum)?;
-        Ok(TrustPolicy { file, policy })
+        let witnesses = file
+            .witnesses
+            .iter()
+            .map(|k| VerifierKey::parse(k))
+            .collect::<Result<Vec<_>, _>>()?;
+        if witnesses.iter().any(|k| k.kind() != KeyKind::Cosignature) {
+            return Err(PolicyError::Keys(NoteError::BadKey(
+                "a witness key must be a cosignature key (type 0x04)",
+            )));
+        }
+        let witness_policy = match file.witness_quorum {
+            0 => None,
+            quorum => Some(Policy::new(witnesses, quorum)?),
+        };
+        Ok(TrustPolicy {
+            file,
+            policy,
+            witness_policy,
+        })
     }
 
     /// Parses a policy file.
@@ -113,6 +143,11 @@ impl TrustPolicy {
     /// The checkpoint signing policy.
     pub fn checkpoint_policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The witnesses' cosignature policy, when the policy requires cosignatures.
+    pub fn witness_policy(&self) -> Option<&Policy> {
+        self.witness_policy.as_ref()
     }
 
     /// The network id.
@@ -163,7 +198,29 @@ mod tests {
             TrustPolicy::parse(p.to_json().as_bytes()).unwrap().file,
             p.file
         );
+        assert!(p.witness_policy().is_none());
+        assert!(
+            !p.to_json().contains("witness"),
+            "no witness fields unless set"
+        );
+        let witness = crate::note::VerifierKey::new(
+            "witness.example",
+            KeyKind::Cosignature,
+            ed25519_dalek::SigningKey::from_bytes(&[8; 32]).verifying_key(),
+        );
+        let with_witness = good.replace(
+            "\"quorum\":1,",
+            &format!("\"quorum\":1,\"witnesses\":[\"{witness}\"],\"witness_quorum\":1,"),
+        );
+        let pw = TrustPolicy::parse(with_witness.as_bytes()).unwrap();
+        assert_eq!(pw.witness_policy().unwrap().quorum(), 1);
+        assert_eq!(
+            TrustPolicy::parse(pw.to_json().as_bytes()).unwrap().file,
+            pw.file
+        );
         for bad in [
+            with_witness.replace("\"witness_quorum\":1", "\"witness_quorum\":2"),
+            with_witness.replace(&witness.to_string(), &key.verifier_key().to_string()),
             good.replace("@v1", "@v2"),
             good.replace("\"quorum\":1", "\"quorum\":2"),
             good.replace("\"origin\"", "\"extra\":1,\"origin\""),

@@ -2740,6 +2740,8 @@ fn citizen(w: &World) -> J {
         origin: ORIGIN.into(),
         quorum: 3,
         verifier_keys: (0..4).map(|i| w.vkey(i).to_string()).collect(),
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         members: w
             .members
             .iter()
@@ -3058,11 +3060,96 @@ fn citizen(w: &World) -> J {
             "expect" => view(&verdict),
         });
     }
+
+    // A policy that also requires the golden witness's cosignature (tlog-cosignature, 0x04).
+    let witnessed_policy = TrustPolicy::new(PolicyFile {
+        witnesses: vec![w.witness_vkey().to_string()],
+        witness_quorum: 1,
+        ..policy_file.clone()
+    })
+    .expect("policy");
+    let cosigned = |sigs: &[usize]| {
+        let mut n = w.signed_note(&body, sigs);
+        n.add_signature(NoteSignature::cosign(
+            WITNESS_NAME,
+            &w.witness,
+            COSIGNED_AT,
+            &body,
+        ));
+        n
+    };
+    let with_checkpoint = |note: Vec<u8>| {
+        Evidence {
+            checkpoint: note,
+            ..evidence(2, &[5])
+        }
+        .to_bundle()
+    };
+    let cosignature_fails = {
+        let mut sigs = cosigned(&[0, 1, 2]).signatures().to_vec();
+        sigs[3].signature[7] ^= 0x01; // the timestamp: the cosigned message changes
+        let mut n = Note::new(&body).expect("text");
+        for s in sigs {
+            n.add_signature(s);
+        }
+        n
+    };
+    let witness_cases = [
+        (
+            "witness_cosigned",
+            "A's bundle; the checkpoint carries 3 validator signatures and the witness's cosignature",
+            with_checkpoint(cosigned(&[0, 1, 2]).to_bytes()),
+            Outcome::Claimed,
+        ),
+        (
+            "witness_missing",
+            "A's bundle; the checkpoint has no witness cosignature",
+            evidence(2, &[5]).to_bundle(),
+            Outcome::InvalidCheckpoint,
+        ),
+        (
+            "witness_but_too_few_validators",
+            "the witness cosigned, but only 2 validators signed",
+            with_checkpoint(cosigned(&[0, 3]).to_bytes()),
+            Outcome::InvalidCheckpoint,
+        ),
+        (
+            "witness_cosignature_fails",
+            "the witness's cosignature timestamp was changed: its signature fails",
+            with_checkpoint(cosignature_fails.to_bytes()),
+            Outcome::InvalidCheckpoint,
+        ),
+    ];
+    for (name, about, bundle, want) in witness_cases {
+        let nik = nik_of(0);
+        let nik_parsed = Nik::parse(nik).expect("synthetic NIK");
+        let verdict = citizen::check_bundle(
+            &witnessed_policy,
+            &a,
+            &nik_parsed,
+            bundle.as_bytes(),
+            before,
+        );
+        assert_eq!(verdict.outcome, want, "case {name}: {verdict:?}");
+        out.push(obj! {
+            "name" => name,
+            "about" => about,
+            "policy" => "validators_quorum_3_witness_1",
+            "receipt" => a.to_text(),
+            "nik" => nik,
+            "now" => before,
+            "bundle" => bundle,
+            "expect" => view(&verdict),
+        });
+    }
     obj! {
         "description" => "The citizen's check of a receipt (docs/VERIFY.md): for each case a trust policy, a receipt code, a NIK, the time, and a receipt bundle (as the file's text), with the verdict both verifiers must produce.",
         "regenerate" => "cargo run -p bansos-verifier --example golden_vectors -- testdata/vectors",
         "synthetic_data" => SYNTHETIC_NOTE,
-        "policies" => J::Obj(vec![("validators_quorum_3".into(), view(&policy.file))]),
+        "policies" => J::Obj(vec![
+            ("validators_quorum_3".into(), view(&policy.file)),
+            ("validators_quorum_3_witness_1".into(), view(&witnessed_policy.file)),
+        ]),
         "cases" => out,
     }
 }

@@ -10,6 +10,7 @@
 
 import { equalBytes, fromBase64, toHex, utf8 } from './bytes.js';
 import { verifyCheckpoint } from './checkpoint.js';
+import { verifyNote } from './note.js';
 import { beneficiaryCommitment } from './commitment.js';
 import { decodeLeaf } from './entry.js';
 import { VerifierError } from './errors.js';
@@ -225,10 +226,13 @@ export function check(policy, receipt, nik, evidence, now) {
   let cp;
   try {
     cp = verifyCheckpoint(evidence.checkpoint, policy.origin, policy.notePolicy);
+    if (policy.witnessPolicy) verifyNote(policy.witnessPolicy, cp.note);
   } catch (e) {
     if (!(e instanceof VerifierError)) throw e;
     const v = newVerdict('invalid_checkpoint');
     v.error = e.json;
+    // Too few witness cosignatures (the validators' quorum was met): too_few_witnesses.
+    if (cp && e.json.kind === 'too_few_signatures') v.error = { ...e.json, kind: 'too_few_witnesses' };
     return out(v);
   }
   const { size, root } = cp.checkpoint;

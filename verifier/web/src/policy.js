@@ -1,13 +1,16 @@
 // The trust policy (docs/VERIFY.md, "Trust policy"): which network, which log origin, which
-// validator keys and how many of them must sign; members and programs only turn numbers into
-// names for display.
+// validator keys and how many of them must sign, optionally which witnesses' cosignature keys
+// and how many cosignatures are required; members and programs only turn numbers into names
+// for display.
 
 import { fromHex } from './bytes.js';
 import { VerifierError } from './errors.js';
-import { makePolicy, parseVerifierKey } from './note.js';
+import { makePolicy, parseVerifierKey, SIG_TYPE_COSIGNATURE } from './note.js';
 
 export const POLICY_FORMAT = 'bansos-ledger/trust-policy@v1';
-const POLICY_FIELDS = new Set(['format', 'network_name', 'network_id', 'origin', 'quorum', 'verifier_keys', 'members', 'programs']);
+const POLICY_FIELDS = new Set([
+  'format', 'network_name', 'network_id', 'origin', 'quorum', 'verifier_keys', 'witnesses', 'witness_quorum', 'members', 'programs',
+]);
 
 /** A trust policy that does not parse. */
 export class PolicyError extends VerifierError {}
@@ -17,6 +20,7 @@ export class PolicyError extends VerifierError {}
  * @typedef {{
  *   networkName: string, networkId: Uint8Array, origin: string, quorum: number,
  *   notePolicy: import('./note.js').Policy, keyCount: number,
+ *   witnessPolicy: import('./note.js').Policy|null,
  *   members: Map<number, {id: number, name: string, display_name?: string, role?: string}>,
  *   programs: Map<string, {code: string, name: string}>, json: object
  * }} TrustPolicy
@@ -47,10 +51,23 @@ export function parsePolicy(input) {
   if (!Array.isArray(p.verifier_keys) || !p.verifier_keys.every((k) => typeof k === 'string')) {
     throw bad('verifier_keys must be a list of vkey strings');
   }
+  const witnesses = p.witnesses ?? [];
+  if (!Array.isArray(witnesses) || !witnesses.every((k) => typeof k === 'string')) {
+    throw bad('witnesses must be a list of vkey strings');
+  }
+  const witnessQuorum = p.witness_quorum ?? 0;
+  if (!Number.isSafeInteger(witnessQuorum) || witnessQuorum < 0) throw bad('witness_quorum must be a number');
   let notePolicy;
+  let witnessPolicy = null;
   try {
     notePolicy = makePolicy(p.verifier_keys.map(parseVerifierKey), p.quorum);
+    const witnessKeys = witnesses.map(parseVerifierKey);
+    if (witnessKeys.some((k) => k.type !== SIG_TYPE_COSIGNATURE)) {
+      throw bad('a witness key must be a cosignature key (type 0x04)');
+    }
+    if (witnessQuorum > 0) witnessPolicy = makePolicy(witnessKeys, witnessQuorum);
   } catch (e) {
+    if (e instanceof PolicyError) throw e;
     if (e instanceof VerifierError) throw bad(e.message);
     throw e;
   }
@@ -75,6 +92,7 @@ export function parsePolicy(input) {
     origin: p.origin,
     quorum: p.quorum,
     notePolicy,
+    witnessPolicy,
     keyCount: p.verifier_keys.length,
     members,
     programs,
