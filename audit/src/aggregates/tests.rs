@@ -3,6 +3,7 @@
 use super::ledger_world::*;
 use super::*;
 use bansos_verifier::entry::Channel;
+use std::path::Path;
 
 /// Writes `w` as a mirror signed by validators 0..=2 and computes its aggregates.
 fn audit_with(w: &World, network: Option<&Network>, t: Thresholds) -> Result<Aggregates, String> {
@@ -692,4 +693,30 @@ fn outputs_are_json_and_csv() {
             .unwrap()
             .any(|e| e.unwrap().path().extension() == Some("tmp".as_ref()))
     );
+}
+
+/// A larger mirror for measuring time and memory by hand:
+/// `AUDIT_SCALE_DIR=/tmp/m AUDIT_SCALE_ALLOCATIONS=200000 cargo test -p bansos-audit --bin
+/// bansos-audit -- --ignored write_a_large_mirror`, then `bansos-audit aggregates --mirror
+/// /tmp/m --out /tmp/o` under `/usr/bin/time -v`.
+#[test]
+#[ignore = "writes a large mirror where AUDIT_SCALE_DIR says"]
+fn write_a_large_mirror() {
+    let dir = std::env::var("AUDIT_SCALE_DIR").expect("AUDIT_SCALE_DIR");
+    let n: u64 = std::env::var("AUDIT_SCALE_ALLOCATIONS").map_or(100_000, |v| v.parse().unwrap());
+    let mut w = World::new();
+    let mut allocs = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let region = CLEAN_REGIONS[(i % 3) as usize].0;
+        allocs.push(w.allocate(AllocSpec::pkh(region)));
+    }
+    for (i, a) in allocs.iter().enumerate() {
+        let i = i as u64;
+        w.claim_full(
+            a,
+            local(1 + i / 50_000, 9, 0, 9) + i % 3_600,
+            &format!("o{}", i % 1000),
+        );
+    }
+    w.write_mirror(Path::new(&dir), &[KEMENSOS, KEMENKEU, BRI]);
 }
