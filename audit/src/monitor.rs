@@ -233,7 +233,10 @@ pub fn consistent(
         }));
     }
     let mut tried = Vec::new();
-    for (url, node) in nodes {
+    // The node that presented the larger checkpoint must be able to prove it: ask it first.
+    let mut order: Vec<&(String, Box<dyn Fetch>)> = nodes.iter().collect();
+    order.sort_by_key(|(url, _)| *url != large.source);
+    for (url, node) in order {
         match consistency_proof(node.as_ref(), small.size.0, large.size.0) {
             Ok(proof) => {
                 if verify_consistency(small.size, large.size, &small.root, &large.root, &proof)
@@ -253,8 +256,8 @@ pub fn consistent(
     if tried.is_empty() {
         // No node gave any proof: nothing is proven wrong, and nothing is proven right yet.
         eprintln!(
-            "note: no node gave a consistency proof {}→{}; will ask again",
-            small.size, large.size
+            "WARNING: no node gave a consistency proof {}→{}, not even {} which signed size {}; will ask again",
+            small.size, large.size, large.source, large.size
         );
         return Ok(());
     }
@@ -292,10 +295,9 @@ pub fn poll(nodes: &[(String, Box<dyn Fetch>)], origin: &str, policy: &Policy) -
                 root: cp.checkpoint.root,
                 note,
             }),
-            Err(e) => out.problems.push((
-                url.clone(),
-                format!("its checkpoint does not verify: {e}"),
-            )),
+            Err(e) => out
+                .problems
+                .push((url.clone(), format!("its checkpoint does not verify: {e}"))),
         }
     }
     out
@@ -361,7 +363,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut state = State::load(&args.state, &origin, &policy)?;
     if let Some(l) = &state.latest {
-        eprintln!("monitor: resuming from size {} (root {})", l.size, l.root.to_base64());
+        eprintln!(
+            "monitor: resuming from size {} (root {})",
+            l.size,
+            l.root.to_base64()
+        );
     }
     loop {
         match step(&mut state, &nodes, &origin, &policy)? {
@@ -397,7 +403,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 eprintln!("{}", split.reason);
                 eprintln!("  A: size {} from {}", split.a.size, split.a.source);
                 eprintln!("  B: size {} from {}", split.b.size, split.b.source);
-                eprintln!("evidence (both signed checkpoints and the proofs): {}", path.display());
+                eprintln!(
+                    "evidence (both signed checkpoints and the proofs): {}",
+                    path.display()
+                );
                 eprintln!("Publish it: the validators that signed both cannot deny it.");
                 return Ok(ExitCode::from(1));
             }

@@ -1,6 +1,7 @@
 //! A journalist's tools against a real 4-validator testnet: `bansos-audit mirror` copies and
 //! verifies the whole log into a static directory that `bansos-verify log` accepts when a plain
-//! file server serves it, a tampered mirror fails its check; `bansos-audit monitor` follows
+//! file server serves it, a tampered mirror fails its check; `aggregates` recomputes from the
+//! mirror the same totals the validators publish, and `report` renders them; `bansos-audit monitor` follows
 //! every node across runs and, when a node presents a checkpoint forged with the validators'
 //! own keys (same size, other root; or a larger tree that does not extend the log), writes the
 //! evidence and exits 1.
@@ -41,12 +42,22 @@ fn forged(net: &Testnet, origin: &str, size: u64, root: Hash) -> Vec<u8> {
     note.to_bytes()
 }
 
-/// A fake node: serves `checkpoint` and forwards everything else to a real node.
+/// A forked node: serves `checkpoint`, answers every consistency question with a proof of its
+/// own making (which cannot verify), and forwards everything else to a real node.
 fn fake_node(checkpoint: Vec<u8>, real: &str) -> HttpStub {
     let real = real.to_string();
     HttpStub::start(Arc::new(move |path: &str| {
         if path == "/checkpoint" {
             return (200, checkpoint.clone());
+        }
+        if path.starts_with("/v1/proof/consistency") {
+            let proof: Vec<String> = (0..3u8).map(|i| Hash::digest(&[i]).to_base64()).collect();
+            return (
+                200,
+                serde_json::json!({ "proof": proof })
+                    .to_string()
+                    .into_bytes(),
+            );
         }
         match bansos_tests::agent().get(&format!("{real}{path}")).call() {
             Ok(mut r) => (
@@ -99,6 +110,51 @@ fn mirror_and_monitor_catch_tampering_and_forks() {
             .unwrap();
         assert!(out.status.success(), "{}", text(&out));
     }
+    // The public totals recomputed from the mirror alone equal the validators' own.
+    let out_dir = tmp.path().join("aggregates");
+    let out = audit(&[
+        "aggregates",
+        "--mirror",
+        d,
+        "--genesis",
+        g,
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let agg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("aggregates.json")).unwrap()).unwrap();
+    let stats = get(&format!("{}/v1/stats", urls[1])).1;
+    for field in [
+        "allocations",
+        "allocated",
+        "claims",
+        "claimed",
+        "returns",
+        "returned",
+        "revocations",
+        "revoked",
+    ] {
+        assert_eq!(
+            agg["totals"][field], stats["totals"][field],
+            "{field}: aggregates {} vs /v1/stats {}",
+            agg["totals"], stats["totals"]
+        );
+    }
+    assert!(agg["totals"]["allocations"].as_u64().unwrap() > 0);
+    assert_eq!(agg["rule_violations"].as_array().map(Vec::len), Some(0));
+    let report = tmp.path().join("report.html");
+    let out = audit(&[
+        "report",
+        "--aggregates",
+        out_dir.to_str().unwrap(),
+        "--out",
+        report.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(!html.contains("__BANSOS_REPORT_DATA__") && html.contains("by_program_period"));
+
     // One flipped bit in an entry bundle: the check names it and fails; a resumed mirror
     // replaces it with the node's copy.
     let bundle = files_under(&dir.join("tile/entries"))[0].clone();

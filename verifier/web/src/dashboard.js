@@ -10,8 +10,10 @@ import { parsePolicy } from './policy.js';
 import { applyI18n, el, fillTable, texts } from './public_page.js';
 import { compactRupiah, summarizeStats } from './stats.js';
 
-/** How often the page asks its node again. */
-export const REFRESH_MS = 5000;
+/** How often the page asks its node for the checkpoint. */
+const REFRESH_MS = 5000;
+/** The longest the page keeps /v1/stats while the checkpoint's size stays the same. */
+const STATS_REFRESH_MAX_MS = 60_000;
 /** Regions in the chart and table. */
 const TOP_REGIONS = 10;
 
@@ -26,6 +28,9 @@ const state = {
   summary: null,
   /** The last checkpoint: {verified, checkpoint, signers} or {error} or {none}. */
   checkpoint: null,
+  /** The checkpoint size (text) when /v1/stats was last read, and when (unix ms). */
+  statsSize: null,
+  statsAt: 0,
   /** Unix ms of the last good refresh, and the last failure's reason. */
   updatedAt: 0,
   failure: '',
@@ -57,22 +62,33 @@ function programName(code) {
 
 async function refresh() {
   const failures = [];
-  const [stats, note] = await Promise.all([
-    fetch('/v1/stats', { cache: 'no-store' }).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`/v1/stats: HTTP ${r.status}`)))),
-    fetch('/checkpoint', { cache: 'no-store' }).then((r) => (r.status === 503 ? null : r.ok ? r.text() : Promise.reject(new Error(`/checkpoint: HTTP ${r.status}`)))),
-  ].map((p) => p.catch((e) => {
+  const fail = (e) => {
     failures.push(e.message);
     return undefined;
-  })));
-  if (stats !== undefined) {
-    try {
-      state.summary = summarizeStats(stats, { topRegions: TOP_REGIONS });
-    } catch (e) {
-      failures.push(`/v1/stats: ${e.message}`);
-    }
-  }
+  };
+  const note = await fetch('/checkpoint', { cache: 'no-store' })
+    .then((r) => (r.status === 503 ? null : r.ok ? r.text() : Promise.reject(new Error(`/checkpoint: HTTP ${r.status}`))))
+    .catch(fail);
   if (note === null) state.checkpoint = { none: true };
   else if (note !== undefined) state.checkpoint = checkCheckpoint(note);
+  // /v1/stats is the large answer (a row per program, period, region, payer and channel): ask
+  // for it again when the log has grown, and at least every STATS_REFRESH_MAX_MS otherwise.
+  const size = typeof note === 'string' ? note.split('\n')[1] ?? null : null;
+  const due = state.summary === null || size === null || size !== state.statsSize || Date.now() - state.statsAt >= STATS_REFRESH_MAX_MS;
+  if (due) {
+    const stats = await fetch('/v1/stats', { cache: 'no-store' })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(`/v1/stats: HTTP ${r.status}`))))
+      .catch(fail);
+    if (stats !== undefined) {
+      try {
+        state.summary = summarizeStats(stats, { topRegions: TOP_REGIONS });
+        state.statsSize = size;
+        state.statsAt = Date.now();
+      } catch (e) {
+        failures.push(`/v1/stats: ${e.message}`);
+      }
+    }
+  }
   state.failure = failures.join('; ');
   if (!failures.length) state.updatedAt = Date.now();
   render();
