@@ -101,7 +101,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let result = if args.check {
         check(&args.out, &origin, &policy)
     } else {
-        let url = args.node.as_deref().expect("clap requires --node without --check");
+        let url = args
+            .node
+            .as_deref()
+            .expect("clap requires --node without --check");
         let node = bansos_verify::http::HttpLog::new(url, Duration::from_secs(args.timeout_secs))
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         mirror(&node, &args.out, &origin, &policy)
