@@ -45,7 +45,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve a stored log read-only over HTTP: GET /checkpoint, the C2SP tile paths
-    /// (/tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]) and /healthz.
+    /// (/tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]), the JSON conveniences of
+    /// docs/API.md, the citizen's page /verify and the dashboard / (with DIR/policy.json when
+    /// it exists), and /healthz.
     ///
     /// The directory must hold `ledger.redb` and `checkpoint` (a signed note whose size and
     /// root match the store), as written by `bansos-testnet sample`.
