@@ -15,7 +15,7 @@ DEMO_TXS=${DEMO_TXS:-2000}
 DEMO_BASE_PORT=${DEMO_BASE_PORT:-8700}
 
 # bansos-testnet finds bansos-node next to itself, so both are built into target/release.
-cargo build --release --locked -p bansos-node -p bansos-testnet -p bansos-verify
+cargo build --release --locked -p bansos-node -p bansos-testnet -p bansos-verify -p bansos-audit
 BIN=${CARGO_TARGET_DIR:-target}/release
 
 if [ -f "$DEMO_DIR/testnet.json" ]; then
@@ -41,6 +41,11 @@ audit() {
             echo "$out" | tail -n 5
         fi
     done
+    # The monitor a journalist leaves running: every validator's checkpoint, one story.
+    local nodes
+    nodes=$(grep -o '"http": *"[^"]*"' "$DEMO_DIR/testnet.json" | cut -d'"' -f4 | sed 's/^/--node /')
+    # shellcheck disable=SC2086
+    echo "== monitor: $("$BIN/bansos-audit" monitor --genesis "$DEMO_DIR/genesis.json" --state "$DEMO_DIR/monitor" --once $nodes 2>/dev/null | tail -n 1)"
     # A citizen checks their own aid: receipt code and NIK, against two validators, fetching whole
     # tiles only (the NIK never leaves this machine). Exit codes: docs/VERIFY.md.
     local urls
@@ -52,6 +57,7 @@ audit() {
             $(printf -- '--node %s ' $urls) 2>/dev/null | sed 's/^/   /' || true
     done
     echo "== the citizen's page: $(echo "$urls" | head -n 1)/verify (receipt codes and synthetic NIKs: $DEMO_DIR/demo-receipts.txt)"
+    echo "== the public dashboard: $(echo "$urls" | head -n 1)/"
     echo "== Ctrl-C stops the testnet"
 }
 audit &
