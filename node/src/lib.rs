@@ -2,7 +2,8 @@
 //! ([`consensus`]), the node's start-up and configuration ([`node`]), the public read API
 //! ([`http`]: `/checkpoint`, the C2SP tlog-tiles paths, proofs, allocations, stats) and the
 //! write API ([`write`]: transactions, status, metrics) over a redb store, and the state the
-//! consensus loop and the API share ([`live`]).
+//! consensus loop and the API share ([`live`]); witnesses' cosignatures on the served
+//! checkpoint ([`witness`]).
 //!
 //! The daemon owns I/O (sockets, files, signals); every rule it applies and every byte format it
 //! serves comes from `bansos-ledger` and `bansos-verifier`.
@@ -13,4 +14,5 @@ pub mod http;
 pub mod live;
 pub mod node;
 pub mod verify_page;
+pub mod witness;
 pub mod write;

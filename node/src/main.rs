@@ -32,7 +32,9 @@ use clap::{Parser, Subcommand};
         http_listen = \"127.0.0.1:8700\"\n  \
         # p2p_listen = \"/ip4/0.0.0.0/tcp/27000\"  (default: the member's genesis p2p_address)\n  \
         peer_http = [\"http://127.0.0.1:8701\"]  # other validators' APIs, to forward transactions\n  \
-        # block_max_txs = 10000, block_interval_ms = 100, mempool_max_txs = 40000"
+        # block_max_txs = 10000, block_interval_ms = 100, mempool_max_txs = 40000\n  \
+        # [[witnesses]]  url = \"http://...\"  vkey = \"<bansos-witness keygen's vkey>\"  \
+        (their cosignatures are added to /checkpoint; docs/OPERATIONS.md)"
 )]
 struct Cli {
     /// Run a validator with this node.toml.

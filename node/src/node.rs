@@ -52,6 +52,9 @@ pub struct NodeConfig {
     /// Most transactions waiting in the mempool; beyond it submitters get 503 and retry.
     #[serde(default)]
     pub mempool_max_txs: Option<usize>,
+    /// Witnesses whose cosignatures `/checkpoint` carries (`crate::witness`).
+    #[serde(default)]
+    pub witnesses: Vec<crate::witness::WitnessConfig>,
 }
 
 /// Default bound of the mempool: a few blocks' worth, so an overloaded network pushes back on
@@ -71,6 +74,8 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
+        crate::witness::check_config(&c.witnesses)
+            .with_context(|| format!("{}: [[witnesses]]", path.display()))?;
         Ok(c)
     }
 }
@@ -234,9 +239,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         }
     });
 
+    let served = crate::witness::start(&config.witnesses, store.clone(), published).await?;
     let state = Arc::new(ReadState {
         store,
-        checkpoint: published,
+        checkpoint: served,
         live: Some(live),
         verify_page: crate::verify_page::render(Some(&network.trust_policy())),
         dashboard_page: crate::dashboard_page::render(Some(&network.trust_policy())),
