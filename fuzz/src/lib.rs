@@ -234,8 +234,21 @@ fn citizen_policy() -> bansos_verifier::policy::TrustPolicy {
     .expect("golden policy")
 }
 
+/// `AddCheckpoint::parse` (a witness's request body) and `parse_size_body` (its 409 answer):
+/// an accepted request prints back to exactly the input; an accepted size prints back too.
+pub fn witness(data: &[u8]) {
+    use bansos_verifier::tlog_witness::{AddCheckpoint, parse_size_body, size_body};
+    if let Ok(r) = AddCheckpoint::parse(data) {
+        assert_eq!(r.to_bytes(), data, "AddCheckpoint: to_bytes(parse(b)) != b");
+        let _ = checkpoint::verify_checkpoint(&r.checkpoint, Some(ORIGIN), &policy());
+    }
+    if let Ok(size) = parse_size_body(data) {
+        assert_eq!(size_body(size).as_bytes(), data, "size body round trip");
+    }
+}
+
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 9] = [
+pub const TARGETS: [&str; 10] = [
     "entry",
     "envelope",
     "note",
@@ -245,6 +258,7 @@ pub const TARGETS: [&str; 9] = [
     "bundle",
     "merkle_verify",
     "citizen",
+    "witness",
 ];
 
 /// Seed inputs by target name.
@@ -357,6 +371,12 @@ pub fn seeds(dir: &Path) -> Seeds {
         citizen.push(text(&c["bundle"]));
     }
 
+    // Witness requests: `old 0` and no proof, then the golden checkpoint notes.
+    let mut witness = vec![b"7\n".to_vec(), b"0\n".to_vec()];
+    for n in list(&checkpoints["notes"]) {
+        witness.push([b"old 0\n\n".to_vec(), text(&n["note"])].concat());
+    }
+
     let merkle = load("merkle.json");
     let mut merkle_verify = Vec::new();
     let word = |v: &Value| v.as_u64().expect("integer").to_be_bytes();
@@ -391,5 +411,6 @@ pub fn seeds(dir: &Path) -> Seeds {
         ("bundle", bundle),
         ("merkle_verify", merkle_verify),
         ("citizen", citizen),
+        ("witness", witness),
     ]
 }

@@ -145,6 +145,7 @@ fn every_target_has_seeds_and_every_golden_seed_passes() {
             "bundle" => properties::bundle,
             "merkle_verify" => properties::merkle_verify,
             "citizen" => properties::citizen,
+            "witness" => properties::witness,
             other => panic!("unknown target {other}"),
         };
         for seed in seeds {
@@ -263,6 +264,16 @@ proptest! {
     #[test]
     fn tlog_proof_mutated_golden(data in mutated("tlog_proof")) {
         properties::tlog_proof(&data);
+    }
+
+    #[test]
+    fn witness_mutated_golden(data in mutated("witness")) {
+        properties::witness(&data);
+    }
+
+    #[test]
+    fn witness_random_bytes(data in vec(any::<u8>(), 0..300)) {
+        properties::witness(&data);
     }
 
     #[test]
