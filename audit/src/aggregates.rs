@@ -802,6 +802,54 @@ impl Auditor {
     }
 }
 
+/// With the genesis: the transaction of entry `index` must be signed by the genesis member it
+/// names, for this network, and that member's role must allow its kind (ministries register
+/// programs, allocate and revoke; banks and PT Pos claim and return; auditors submit nothing).
+/// The role table is the auditor's own, written from docs/FORMAT.md, not the ledger crate's.
+fn signature_and_role(net: &Network, index: u64, bytes: &[u8]) -> Option<RuleViolation> {
+    use bansos_genesis::Role;
+    let leaf = Leaf::decode(bytes).ok()?; // reported as undecodable_entry by the auditor
+    let signer = leaf.tx.signer;
+    let (Some(member), Some(key)) = (net.member(signer), net.key(signer)) else {
+        return Some(violation(
+            "bad_signature",
+            vec![index],
+            format!(
+                "entry {index} names signer {}, not a genesis member",
+                signer.0
+            ),
+        ));
+    };
+    if !leaf.tx.verify(&net.id, key) {
+        return Some(violation(
+            "bad_signature",
+            vec![index],
+            format!(
+                "the signature of entry {index} is not {}'s for this network",
+                member.name
+            ),
+        ));
+    }
+    let allowed = matches!(
+        (member.role, &leaf.tx.body),
+        (
+            Role::Ministry,
+            TxBody::ProgramRegistered(_) | TxBody::Allocation(_) | TxBody::Revocation(_)
+        ) | (Role::Bank, TxBody::Claim(_) | TxBody::Return(_))
+    );
+    (!allowed).then(|| {
+        violation(
+            "role_not_allowed",
+            vec![index],
+            format!(
+                "entry {index} is a {} signed by {}, whose role may not submit it",
+                leaf.tx.body.kind_name(),
+                member.name
+            ),
+        )
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading the mirror
 
@@ -861,6 +909,11 @@ pub fn compute(
         for (i, entry) in entries.iter().enumerate() {
             let index = n * TILE_WIDTH + i as u64;
             leaf_hashes.push(leaf_hash(entry));
+            if let Some(net) = network
+                && let Some(v) = signature_and_role(net, index, entry)
+            {
+                auditor.violations.push(v);
+            }
             auditor.on_entry(index, entry);
             if (index + 1).is_multiple_of(PROGRESS_ENTRIES) {
                 eprintln!("bansos-audit: {} of {} entries read", index + 1, size.0);

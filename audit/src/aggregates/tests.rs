@@ -2,7 +2,7 @@
 
 use super::ledger_world::*;
 use super::*;
-use bansos_verifier::entry::Channel;
+use bansos_verifier::entry::{Channel, MemberId, SignedTx};
 use std::path::Path;
 
 /// Writes `w` as a mirror signed by validators 0..=2 and computes its aggregates.
@@ -719,4 +719,65 @@ fn write_a_large_mirror() {
         );
     }
     w.write_mirror(Path::new(&dir), &[KEMENSOS, KEMENKEU, BRI]);
+}
+
+#[test]
+fn with_the_genesis_every_signature_and_role_is_checked() {
+    let (mut w, _) = clean_world();
+    // A bank registering a program: signed correctly, but not its role's to submit.
+    let bank_program = w.push(
+        BRI,
+        TxBody::ProgramRegistered(bansos_verifier::entry::ProgramRegistered {
+            code: bansos_verifier::entry::ProgramCode::new("BANKPROG").unwrap(),
+            name: "not a ministry's".into(),
+            period_kind: bansos_verifier::entry::PeriodKind::Monthly,
+            amount: bansos_verifier::entry::AmountRule::Flat(bansos_verifier::entry::Rupiah(1)),
+        }),
+    );
+    // A ministry's registration whose signature was changed after signing.
+    let forged = w.register("FORGED");
+    let mut leaf = Leaf::decode(&w.leaves[forged as usize]).unwrap();
+    leaf.tx.signature[0] ^= 1;
+    w.leaves[forged as usize] = leaf.encode();
+    // A transaction naming a signer that is not a member.
+    let stranger_key = ed25519_dalek::SigningKey::from_bytes(&[77; 32]);
+    let tx = SignedTx::sign(
+        &w.network.id,
+        MemberId(9),
+        TxBody::ProgramRegistered(bansos_verifier::entry::ProgramRegistered {
+            code: bansos_verifier::entry::ProgramCode::new("STRANGER").unwrap(),
+            name: "from outside".into(),
+            period_kind: bansos_verifier::entry::PeriodKind::Monthly,
+            amount: bansos_verifier::entry::AmountRule::Flat(bansos_verifier::entry::Rupiah(1)),
+        }),
+        &stranger_key,
+    )
+    .unwrap();
+    let stranger = w.push_raw(
+        Leaf {
+            height: 99,
+            block_time: w.now,
+            tx,
+        }
+        .encode(),
+    );
+    let agg = audit(&w);
+    let found: Vec<(&str, Vec<u64>)> = agg
+        .rule_violations
+        .iter()
+        .map(|v| (v.rule, v.entries.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("bad_signature", vec![forged]),
+            ("bad_signature", vec![stranger]),
+            ("role_not_allowed", vec![bank_program]),
+        ],
+        "{:#?}",
+        agg.rule_violations
+    );
+    // Without the genesis there are no keys to check against.
+    let agg = audit_with(&w, None, Thresholds::default()).unwrap();
+    assert!(agg.rule_violations.is_empty(), "{:#?}", agg.rule_violations);
 }
