@@ -430,6 +430,22 @@ struct Auditor {
     time_to_claim: HashMap<(u32, usize), u64>,
     violations: Vec<RuleViolation>,
     tracker: anomalies::Tracker,
+    /// Programs known so far (from the genesis, then from the log): issuer, period kind,
+    /// amount rule and the entry that registered it (`None`: the genesis).
+    programs: HashMap<String, ProgramRule>,
+    /// Whether `programs` started from the genesis (without it an unknown program proves
+    /// nothing: it may be one of the genesis's).
+    programs_complete: bool,
+    /// Members that may pay out (banks and PT Pos), when the genesis is known.
+    payers: Option<std::collections::HashSet<u16>>,
+}
+
+/// What a program allows.
+struct ProgramRule {
+    issuer: u16,
+    period_kind: bansos_verifier::entry::PeriodKind,
+    amount: bansos_verifier::entry::AmountRule,
+    registered_at: Option<u64>,
 }
 
 fn violation(rule: &'static str, mut entries: Vec<u64>, detail: String) -> RuleViolation {
@@ -456,6 +472,112 @@ impl Auditor {
             time_to_claim: HashMap::new(),
             violations: Vec::new(),
             tracker: anomalies::Tracker::new(thresholds),
+            programs: HashMap::new(),
+            programs_complete: false,
+            payers: None,
+        }
+    }
+
+    /// Starts from the genesis: its programs and which members may pay out.
+    fn know_genesis(&mut self, net: &Network) {
+        for p in &net.genesis.programs {
+            self.programs.insert(
+                p.code.as_str().to_string(),
+                ProgramRule {
+                    issuer: p.issuer.0,
+                    period_kind: p.period_kind,
+                    amount: p.amount,
+                    registered_at: None,
+                },
+            );
+        }
+        self.programs_complete = true;
+        self.payers = Some(
+            net.genesis
+                .members
+                .iter()
+                .filter(|m| m.role == bansos_genesis::Role::Bank)
+                .map(|m| m.id.0)
+                .collect(),
+        );
+    }
+
+    /// The program rules an allocation must follow (the ledger's, re-checked).
+    fn check_allocation(
+        &mut self,
+        index: u64,
+        signer: u16,
+        block_time: u64,
+        a: &bansos_verifier::entry::Allocation,
+    ) {
+        let code = a.program.as_str();
+        let mut flag = |rule: &'static str, entries: Vec<u64>, detail: String| {
+            self.violations.push(violation(rule, entries, detail));
+        };
+        match self.programs.get(code) {
+            None if self.programs_complete => flag(
+                "unknown_program",
+                vec![index],
+                format!(
+                    "allocation at entry {index} is for program {code}, which neither the genesis nor the log registers"
+                ),
+            ),
+            None => {}
+            Some(p) => {
+                let registered: Vec<u64> = p.registered_at.into_iter().chain([index]).collect();
+                if p.issuer != signer {
+                    flag(
+                        "allocation_not_by_issuer",
+                        registered.clone(),
+                        format!(
+                            "allocation at entry {index} is signed by member {signer}, but program {code} is member {}'s",
+                            p.issuer
+                        ),
+                    );
+                }
+                if a.period.kind() != p.period_kind {
+                    flag(
+                        "period_mismatch",
+                        registered.clone(),
+                        format!(
+                            "allocation at entry {index} has period {}, not of program {code}'s kind",
+                            a.period.as_str()
+                        ),
+                    );
+                }
+                if !p.amount.allows(a.amount) {
+                    flag(
+                        "amount_outside_rule",
+                        registered,
+                        format!(
+                            "allocation at entry {index} of Rp{} is outside program {code}'s amount rule",
+                            a.amount.0
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(payers) = &self.payers
+            && !payers.contains(&a.payer.0)
+        {
+            self.violations.push(violation(
+                "payer_not_bank",
+                vec![index],
+                format!(
+                    "allocation at entry {index} is to be paid by member {}, not a bank or PT Pos",
+                    a.payer.0
+                ),
+            ));
+        }
+        if a.expires_at <= block_time {
+            self.violations.push(violation(
+                "expires_in_past",
+                vec![index],
+                format!(
+                    "allocation at entry {index} expired at {} before its block time {block_time}",
+                    a.expires_at
+                ),
+            ));
         }
     }
 
@@ -481,8 +603,28 @@ impl Auditor {
         };
         let signer = leaf.tx.signer.0;
         match &leaf.tx.body {
-            TxBody::ProgramRegistered(_) => {}
+            TxBody::ProgramRegistered(p) => {
+                let code = p.code.as_str().to_string();
+                if let Some(earlier) = self.programs.get(&code) {
+                    self.violations.push(violation(
+                        "program_exists",
+                        earlier.registered_at.into_iter().chain([index]).collect(),
+                        format!("entry {index} registers program {code} again"),
+                    ));
+                } else {
+                    self.programs.insert(
+                        code,
+                        ProgramRule {
+                            issuer: signer,
+                            period_kind: p.period_kind,
+                            amount: p.amount,
+                            registered_at: Some(index),
+                        },
+                    );
+                }
+            }
             TxBody::Allocation(a) => {
+                self.check_allocation(index, signer, leaf.block_time, a);
                 if let Some(first) = self.allocations.get(&a.id) {
                     self.violations.push(violation(
                         "duplicate_allocation_id",
@@ -894,6 +1036,9 @@ pub fn compute(
     };
     let size = checkpoint.size;
     let mut auditor = Auditor::new(thresholds);
+    if let Some(net) = network {
+        auditor.know_genesis(net);
+    }
     let mut hashes = TiledLeafHashes::default();
     for n in 0..size.0.div_ceil(TILE_WIDTH) {
         let tile =

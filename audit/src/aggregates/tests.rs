@@ -481,6 +481,8 @@ fn claim_after_close_covers_returned_revoked_and_expired() {
     let revoked = w.allocate(AllocSpec::pkh(3174));
     let rev = w.revoke_by(&revoked, KEMENSOS);
     let c2 = w.claim_full(&revoked, local(2, 11, 0, 7), "o");
+    // Allocated before its expiry (an allocation that is born expired is its own violation).
+    w.now = local(2, 11, 0, 7);
     let expired = w.allocate(AllocSpec {
         expires_at: local(2, 12, 0, 7),
         ..AllocSpec::pkh(3174)
@@ -780,4 +782,69 @@ fn with_the_genesis_every_signature_and_role_is_checked() {
     // Without the genesis there are no keys to check against.
     let agg = audit_with(&w, None, Thresholds::default()).unwrap();
     assert!(agg.rule_violations.is_empty(), "{:#?}", agg.rule_violations);
+}
+
+#[test]
+fn allocations_are_held_to_their_programs_rules() {
+    let (mut w, _) = clean_world();
+    let registered = w.register("EXTRA"); // monthly, flat 100,000, Kemensos's
+    let again = w.register("EXTRA");
+    let unknown = w
+        .allocate(AllocSpec {
+            program: "NOPE",
+            ..AllocSpec::sembako(3174)
+        })
+        .leaf;
+    let by_other_ministry = w
+        .allocate(AllocSpec {
+            signer: KEMENKEU,
+            ..AllocSpec::sembako(3174)
+        })
+        .leaf;
+    let wrong_period = w
+        .allocate(AllocSpec {
+            period: "2026Q4",
+            ..AllocSpec::sembako(3174)
+        })
+        .leaf;
+    let wrong_amount = w
+        .allocate(AllocSpec {
+            program: "EXTRA",
+            period: "2026-11",
+            amount: 300_000,
+            ..AllocSpec::sembako(3174)
+        })
+        .leaf;
+    let ministry_payer = w
+        .allocate(AllocSpec {
+            payer: KEMENKEU,
+            ..AllocSpec::sembako(3174)
+        })
+        .leaf;
+    let born_expired = w
+        .allocate(AllocSpec {
+            expires_at: w.now,
+            ..AllocSpec::sembako(3174)
+        })
+        .leaf;
+    let agg = audit(&w);
+    let found: Vec<(&str, Vec<u64>)> = agg
+        .rule_violations
+        .iter()
+        .map(|v| (v.rule, v.entries.clone()))
+        .collect();
+    let want: Vec<(&str, Vec<u64>)> = vec![
+        ("allocation_not_by_issuer", vec![by_other_ministry]),
+        ("amount_outside_rule", vec![registered, wrong_amount]),
+        ("expires_in_past", vec![born_expired]),
+        ("payer_not_bank", vec![ministry_payer]),
+        ("period_mismatch", vec![wrong_period]),
+        ("program_exists", vec![registered, again]),
+        ("unknown_program", vec![unknown]),
+    ];
+    assert_eq!(found, want, "{:#?}", agg.rule_violations);
+    // Without the genesis its programs are unknown: only what the log itself shows is flagged.
+    let agg = audit_with(&w, None, Thresholds::default()).unwrap();
+    let rules: Vec<&str> = agg.rule_violations.iter().map(|v| v.rule).collect();
+    assert_eq!(rules, ["amount_outside_rule", "expires_in_past", "program_exists"]);
 }

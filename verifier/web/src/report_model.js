@@ -8,7 +8,8 @@ export const COUNTS = ['allocations', 'allocated', 'claims', 'claimed', 'returns
 /** The time-to-claim buckets, shortest first. */
 export const BUCKETS = ['<1h', '1-24h', '1-7d', '7-30d', '>30d'];
 /** Rules the ledger itself enforces, re-checked from public data. */
-export const VIOLATION_RULES = ['undecodable_entry', 'bad_signature', 'role_not_allowed', 'duplicate_allocation_id', 'duplicate_dedup_tag', 'claim_without_allocation', 'claim_by_other_payer',
+export const VIOLATION_RULES = ['undecodable_entry', 'bad_signature', 'role_not_allowed', 'program_exists', 'unknown_program',
+  'allocation_not_by_issuer', 'period_mismatch', 'amount_outside_rule', 'payer_not_bank', 'expires_in_past', 'duplicate_allocation_id', 'duplicate_dedup_tag', 'claim_without_allocation', 'claim_by_other_payer',
   'claim_lock_mismatch', 'claim_after_close', 'over_claim', 'close_without_allocation', 'close_not_allowed'];
 /** Patterns worth a look that no rule forbids. */
 export const ANOMALY_RULES = ['claim_outside_region', 'outlet_spike', 'outside_service_hours', 'partial_payment', 'region_claimed_in_first_hour'];
