@@ -846,5 +846,8 @@ fn allocations_are_held_to_their_programs_rules() {
     // Without the genesis its programs are unknown: only what the log itself shows is flagged.
     let agg = audit_with(&w, None, Thresholds::default()).unwrap();
     let rules: Vec<&str> = agg.rule_violations.iter().map(|v| v.rule).collect();
-    assert_eq!(rules, ["amount_outside_rule", "expires_in_past", "program_exists"]);
+    assert_eq!(
+        rules,
+        ["amount_outside_rule", "expires_in_past", "program_exists"]
+    );
 }
