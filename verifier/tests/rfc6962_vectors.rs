@@ -1,5 +1,5 @@
 //! RFC 6962 inclusion and consistency proofs from transparency-dev/merkle's test data
-//! (`/work/shared/vectors/merkle`, provenance in its README), run through
+//! (copied into `testdata/rfc6962/`, provenance and license in its README), run through
 //! `merkle::verify_inclusion` and `merkle::verify_consistency`.
 //!
 //! Each file says `wantErr`. Every `happy-path.json` must verify and every `wantErr: true` case
@@ -42,7 +42,7 @@ const LEAF_INPUTS_HEX: [&str; 8] = [
 ];
 
 fn vectors_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/merkle")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/rfc6962")
 }
 
 /// Every `*.json` under `dir`, sorted, as (path relative to the vectors root, parsed JSON).

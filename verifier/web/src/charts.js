@@ -35,12 +35,23 @@ export function barChart(canvas, spec) {
       },
       scales: {
         [spec.horizontal ? 'x' : 'y']: { beginAtZero: true, stacked: spec.stacked, ticks: { precision: 0, callback: (v) => spec.format(v) } },
-        [spec.horizontal ? 'y' : 'x']: { stacked: spec.stacked, ticks: { autoSkip: false } },
+        [spec.horizontal ? 'y' : 'x']: { stacked: spec.stacked, ticks: { autoSkip: false, callback: shortLabel } },
       },
     },
   });
   chart.$format = spec.format;
   return chart;
+}
+
+/**
+ * A category's label, cut with an ellipsis when it is long for the chart's width (a phone): the
+ * whole name stays in the tooltip and in the table beside the chart.
+ * @this {import('chart.js').Scale} @param {number} value
+ */
+function shortLabel(value) {
+  const label = String(this.getLabelForValue(value));
+  const max = Math.max(12, Math.floor(this.chart.width / 20));
+  return label.length > max ? `${label.slice(0, max - 1)}…` : label;
 }
 
 function dataOf(spec) {

@@ -34,6 +34,8 @@ const state = {
   /** Unix ms of the last good refresh, and the last failure's reason. */
   updatedAt: 0,
   failure: '',
+  /** Whether the root hash is shown whole (after a tap). */
+  rootWhole: false,
   charts: {},
 };
 
@@ -128,12 +130,36 @@ function renderCheckpoint(t) {
     const size = $('checkpoint-size');
     size.dataset.value = String(cp.checkpoint.size);
     size.textContent = t.int(cp.checkpoint.size);
-    $('checkpoint-root').textContent = $('checkpoint-root').dataset.value = toBase64(cp.checkpoint.root);
+    renderRoot(t, toBase64(cp.checkpoint.root));
     const names = new Map([...state.policy.members.values()].map((m) => [m.name, m.display_name]));
     $('checkpoint-signers').textContent = cp.signers.map((s) => names.get(s) ?? s).join(', ')
       + (cp.witnesses.length ? `. ${t.t('dash.cp.witnessed', { names: cp.witnesses.join(', ') })}` : '');
     $('checkpoint-origin').textContent = cp.checkpoint.origin;
   }
+}
+
+/** Characters of the root shown on each side of the ellipsis until it is tapped. */
+const ROOT_HEAD = 10;
+const ROOT_TAIL = 6;
+
+/** The root hash as a button: shortened until tapped, then whole; tapped again, short. */
+function renderRoot(t, root) {
+  const dd = $('checkpoint-root');
+  dd.dataset.value = root;
+  let button = dd.querySelector('button');
+  if (!button) {
+    button = el('button', { type: 'button', class: 'hash', id: 'checkpoint-root-button' });
+    button.addEventListener('click', () => {
+      state.rootWhole = !state.rootWhole;
+      render();
+    });
+    dd.replaceChildren(button);
+  }
+  const short = root.length > ROOT_HEAD + ROOT_TAIL + 1 ? `${root.slice(0, ROOT_HEAD)}…${root.slice(-ROOT_TAIL)}` : root;
+  button.textContent = state.rootWhole ? root : short;
+  button.title = root;
+  button.setAttribute('aria-expanded', String(state.rootWhole));
+  button.setAttribute('aria-label', t.t(state.rootWhole ? 'dash.cp.root_hide' : 'dash.cp.root_show', { root }));
 }
 
 function toBase64(bytes) {
@@ -142,19 +168,22 @@ function toBase64(bytes) {
 
 function renderTotals(t, s) {
   const c = s?.totals;
-  const card = (id, label, amount, count) => {
+  const card = (id, label, count) => {
     const box = el('div', { class: 'card', id: `card-${id}` });
     box.append(el('div', { class: 'label' }, t.t(label)));
-    box.append(el('div', { class: 'amount', id: `total-${id}`, 'data-value': c ? c[id] : '' }, c ? t.rupiah(c[id]) : '…'));
+    const shown = el('div', { class: 'amount', id: `total-${id}`, 'data-value': c ? c[id] : '' }, c ? t.rupiah(c[id]) : '…');
+    // The amount's length sets its size (the page's CSS), so it fits its card on one line.
+    shown.style.setProperty('--chars', String(Math.max(8, shown.textContent.length)));
+    box.append(shown);
     if (count) box.append(el('div', { class: 'count', id: `total-${count}`, 'data-value': c ? c[count] : '' }, c ? t.t(`total.${count}`, { n: t.int(c[count]) }) : ''));
     return box;
   };
   $('cards').replaceChildren(
-    card('allocated', 'total.allocated', c?.allocated, 'allocations'),
-    card('claimed', 'total.claimed', c?.claimed, 'claims'),
-    card('outstanding', 'total.outstanding', c?.outstanding),
-    card('returned', 'total.returned', c?.returned, 'returns'),
-    card('revoked', 'total.revoked', c?.revoked, 'revocations'),
+    card('allocated', 'total.allocated', 'allocations'),
+    card('claimed', 'total.claimed', 'claims'),
+    card('outstanding', 'total.outstanding'),
+    card('returned', 'total.returned', 'returns'),
+    card('revoked', 'total.revoked', 'revocations'),
   );
 }
 

@@ -6,8 +6,13 @@
 //
 //   node verifier/web/test/dashboard-e2e.mjs --url http://127.0.0.1:PORT   (a real node)
 //   node verifier/web/test/dashboard-e2e.mjs     (self-test: serves fixtures/dashboard-node.mjs
-//                                                  and also checks the live refresh and that a
-//                                                  checkpoint below the quorum is refused)
+//                                                  and also checks the live refresh, that a
+//                                                  checkpoint below the quorum is refused, and
+//                                                  the phone layout at national totals)
+//   ... --screenshot FILE   also saves the page at 360 px (docs/screenshots/)
+//
+// Both modes check the page on a 360 px phone: no horizontal overflow, amounts on one line,
+// the root hash shortened inside the screen and whole on a tap.
 //
 // Prints one JSON line per check {"name", "ok", ...} and `N passed, N failed`; exits 1 on a
 // failure, and when Chromium is missing (nothing would have been tested).
@@ -20,6 +25,9 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Long enough for a few of the page's refreshes (every 5 s). */
 const WAIT_MS = 30_000;
+/** A cheap phone's screen width, and the weight that makes the fixture's totals national. */
+const PHONE_WIDTH = 360;
+const NATIONAL_WEIGHT = 70_000;
 const TOTALS = ['allocated', 'allocations', 'claimed', 'claims', 'returned', 'returns', 'revoked', 'revocations', 'outstanding'];
 
 const argv = process.argv.slice(2);
@@ -43,6 +51,27 @@ const pageTotals = (page) => page.evaluate((fields) => Object.fromEntries(fields
   const v = document.getElementById(`total-${f}`)?.dataset.value;
   return [f, v === undefined || v === '' ? null : Number(v)];
 })), TOTALS);
+
+/**
+ * Runs in the page: whether it fits its viewport — no horizontal overflow, every amount and
+ * count on one line inside its card, the root hash inside the screen. Tables may scroll inside
+ * their own boxes (.scroll), which is not overflow of the page.
+ */
+function phoneLayout() {
+  const width = window.innerWidth;
+  const overflow = Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - width;
+  const lines = (e) => {
+    const range = document.createRange();
+    range.selectNodeContents(e);
+    return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+  };
+  const broken = [...document.querySelectorAll('.card .amount, #checkpoint-size')]
+    .filter((e) => lines(e) !== 1 || e.scrollWidth > e.clientWidth)
+    .map((e) => `${e.id}: ${e.textContent}`);
+  const root = document.getElementById('checkpoint-root-button')?.getBoundingClientRect();
+  const rootInside = Boolean(root) && root.left >= 0 && root.right <= width;
+  return { ok: overflow <= 0 && broken.length === 0 && rootInside, overflow_px: overflow, broken, root_inside: rootInside };
+}
 
 /** Polls until `f` gives a value with ok, or the time is up; returns the last value. */
 async function until(f, ms = WAIT_MS) {
@@ -139,6 +168,38 @@ async function main() {
       const refused = await until(async () => ({ ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'error' }));
       report('checkpoint below quorum refused', refused.ok, { status: await page.textContent('#checkpoint-status') });
     }
+
+    // On a phone (360 px), at national totals in the self-test (each allocation standing for
+    // 70,000 families: ~10¹³ rupiah): nothing runs off the screen, no amount breaks, the root
+    // hash fits shortened and shows whole on a tap.
+    if (fixture) {
+      fixture.setSigners(4);
+      fixture.setAllocations(300);
+      fixture.setWeight(NATIONAL_WEIGHT);
+    }
+    const phone = await browser.newPage({ viewport: { width: PHONE_WIDTH, height: 740 } });
+    phone.on('pageerror', (e) => errors.push(String(e.message)));
+    await phone.goto(`${base}/`, { waitUntil: 'load' });
+    const phoneTotals = await until(async () => {
+      const want = await nodeTotals(base);
+      const shown = await pageTotals(phone);
+      const verified = (await phone.getAttribute('#checkpoint-status', 'data-state')) === 'verified';
+      return { ok: verified && TOTALS.every((f) => shown[f] === want[f]), shown };
+    });
+    const layout = await phone.evaluate(phoneLayout);
+    const national = !fixture || phoneTotals.shown.allocated >= 1e13;
+    report(`phone ${PHONE_WIDTH} px${fixture ? ', national totals' : ''}`, phoneTotals.ok && national && layout.ok,
+      { allocated: phoneTotals.shown.allocated, ...layout });
+    await phone.click('#checkpoint-root-button', { timeout: 5000 }).catch(() => {});
+    const whole = await phone.evaluate(() => {
+      const b = document.getElementById('checkpoint-root-button');
+      return { text: b.textContent, root: document.getElementById('checkpoint-root').dataset.value, expanded: b.getAttribute('aria-expanded') };
+    });
+    const afterTap = await phone.evaluate(phoneLayout);
+    report('root hash whole on tap', whole.text === whole.root && whole.root.length === 44 && whole.expanded === 'true' && afterTap.ok,
+      { ...whole, ...afterTap });
+    if (arg('--screenshot')) await phone.screenshot({ path: arg('--screenshot'), fullPage: true });
+    await phone.close();
 
     report('no request elsewhere, no script error', elsewhere.length === 0 && errors.length === 0, { elsewhere, errors });
     // The page is where the citizen goes next.

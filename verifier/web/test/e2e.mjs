@@ -12,7 +12,8 @@
 // {"name", "outcome", "text", "ms"} (ms: from the click to the verdict); exits 1 if an outcome
 // differs from expect_outcome. --bench N times N checks of the first case and prints the median.
 // --bundle-case NAME: after the online check of that case, saves the bundle and checks it again
-// offline (source "Berkas bukti").
+// offline (source "Berkas bukti"). Last, that case (or the first) is checked again on a 360 px
+// phone screen, which the page must fit; --screenshot FILE saves that screen (docs/screenshots/).
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,8 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VERDICT_TIMEOUT_MS = 30_000;
+/** A cheap phone's screen width. */
+const PHONE_WIDTH = 360;
 
 const argv = process.argv.slice(2);
 const arg = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
@@ -130,6 +133,16 @@ async function main() {
       if (outcome !== c.expect_outcome) failures++;
       await page.unroute('**/*');
     }
+    // On a 360 px phone: the page with a verdict shown fits the screen (no horizontal overflow).
+    const phoneCase = c ?? cases[0];
+    await page.setViewportSize({ width: PHONE_WIDTH, height: 740 });
+    const p = await run(phoneCase).catch((e) => ({ outcome: null, text: String(e.message).split('\n')[0] }));
+    const overflow = await page.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth);
+    const phoneOk = p.outcome === phoneCase.expect_outcome && overflow <= 0;
+    console.log(JSON.stringify({ name: `${phoneCase.name} (phone ${PHONE_WIDTH} px)`, ok: phoneOk, outcome: p.outcome, overflow_px: overflow }));
+    checks++;
+    if (!phoneOk) failures++;
+    if (arg('--screenshot')) await page.screenshot({ path: arg('--screenshot'), fullPage: true });
   } finally {
     await browser.close();
     rmSync(scratch, { recursive: true, force: true });
