@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Version, header};
+use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bansos_ledger::log::LogReader;
@@ -513,17 +514,27 @@ pub fn router(state: Arc<ReadState>) -> Router {
         .route("/v1/stats", get(stats))
         .route(
             "/v1/tx",
-            post(crate::write::post_tx).layer(DefaultBodyLimit::max(crate::write::TX_BODY_MAX)),
+            post(crate::write::post_tx)
+                .layer(DefaultBodyLimit::max(crate::write::TX_BODY_MAX))
+                .layer(from_fn(|r, n| {
+                    crate::body::within(crate::write::TX_BODY_MAX, r, n)
+                })),
         )
         .route(
             "/v1/txs",
             post(crate::write::post_txs)
-                .layer(DefaultBodyLimit::max(crate::write::BATCH_BYTES_MAX)),
+                .layer(DefaultBodyLimit::max(crate::write::BATCH_BYTES_MAX))
+                .layer(from_fn(|r, n| {
+                    crate::body::within(crate::write::BATCH_BYTES_MAX, r, n)
+                })),
         )
         .route(
             "/v1/tx-status",
             post(crate::write::tx_status)
-                .layer(DefaultBodyLimit::max(crate::write::STATUS_HASHES_MAX * 32)),
+                .layer(DefaultBodyLimit::max(crate::write::STATUS_HASHES_MAX * 32))
+                .layer(from_fn(|r, n| {
+                    crate::body::within(crate::write::STATUS_HASHES_MAX * 32, r, n)
+                })),
         )
         .route("/v1/status", get(crate::write::status))
         .route("/metrics", get(crate::write::metrics))

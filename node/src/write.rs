@@ -299,6 +299,13 @@ pub async fn post_txs(
         Ok(ok) => ok,
         Err(response) => return *response,
     };
+    if body.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "empty_batch",
+            "The batch holds no transaction: send one or more, each as a 4-byte big-endian length followed by the signed transaction.",
+        );
+    }
     let forward = !headers.contains_key(FORWARDED_HEADER);
     let st = s.clone();
     let result = tokio::task::spawn_blocking(move || -> Result<Vec<Submitted>, String> {

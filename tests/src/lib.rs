@@ -10,8 +10,8 @@ use bansos_verifier::hash::Hash;
 use bansos_verifier::note::SignerKey;
 use serde_json::Value;
 
-/// Path of a workspace binary. `cargo test --workspace` builds every binary first; when a test
-/// runs alone (`cargo test -p bansos-tests`) and a source file is newer than the binary, the
+/// Path of a workspace binary. `scripts/test.sh` builds every binary first; when one is missing,
+/// or a test runs alone (`cargo test -p bansos-tests`) and a source file is newer than it, the
 /// workspace's binaries are rebuilt here, so a test never runs a stale binary of another package.
 pub fn binary(name: &str) -> PathBuf {
     // Test executables live in target/<profile>/deps; binaries in target/<profile>.
@@ -29,25 +29,31 @@ pub fn binary(name: &str) -> PathBuf {
     if built.is_none_or(|b| newest_source(root).is_some_and(|s| s > b)) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
+        // Every target, as `cargo test --workspace` builds them: with `--bins` alone, cargo
+        // would resolve the dependencies' features without the dev-dependencies and compile
+        // them all again, and the next `cargo test` would compile them back.
         build.args([
             "build",
             "--quiet",
             "--profile",
             "test",
             "--workspace",
-            "--bins",
+            "--all-targets",
         ]);
         // Cargo gives a test process variables of its own (CARGO_PKG_*, LD_LIBRARY_PATH, ...);
         // build scripts that watch the environment would see a change and rebuild, and the next
         // `cargo test` would rebuild back. Build with the environment the test was started from.
         for (key, _) in std::env::vars_os() {
             let key = key.to_string_lossy().to_string();
-            let from_cargo =
-                (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_TARGET_DIR")
-                    || matches!(
-                        key.as_str(),
-                        "LD_LIBRARY_PATH" | "OUT_DIR" | "RUST_TEST_THREADS"
-                    );
+            let from_cargo = (key.starts_with("CARGO_")
+                && !matches!(
+                    key.as_str(),
+                    "CARGO_HOME" | "CARGO_TARGET_DIR" | "CARGO_INCREMENTAL"
+                ))
+                || matches!(
+                    key.as_str(),
+                    "LD_LIBRARY_PATH" | "OUT_DIR" | "RUST_TEST_THREADS"
+                );
             if from_cargo {
                 build.env_remove(&key);
             }

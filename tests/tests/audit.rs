@@ -72,7 +72,7 @@ fn fake_node(checkpoint: Vec<u8>, real: &str) -> HttpStub {
 #[test]
 fn mirror_and_monitor_catch_tampering_and_forks() {
     let tmp = tempfile::tempdir().unwrap();
-    let net = Testnet::up(&tmp.path().join("net"), 18_950, 300);
+    let net = Testnet::up(&tmp.path().join("net"), 19_000, 300);
     let urls = net.urls();
     let genesis = net.dir.join("genesis.json");
     let g = genesis.to_str().unwrap();

@@ -75,7 +75,7 @@ fn web_dir() -> PathBuf {
 #[test]
 fn citizens_check_their_aid_in_the_cli_and_in_the_browser() {
     let tmp = tempfile::tempdir().unwrap();
-    let net = Testnet::up(&tmp.path().join("net"), 18_300, 0);
+    let net = Testnet::up(&tmp.path().join("net"), 18_400, 0);
     let urls = net.urls();
     let policy = net.dir.join("policy.json");
     let kemensos = tmp.path().join("kemensos.toml");

@@ -47,7 +47,7 @@ fn allocate(config: &Path, csv: &Path, wait: &str) -> Output {
 #[test]
 fn registry_import_rejects_resumes_and_never_allocates_twice() {
     let tmp = tempfile::tempdir().unwrap();
-    let net = Testnet::up(&tmp.path().join("net"), 18_500, 0);
+    let net = Testnet::up(&tmp.path().join("net"), 18_600, 0);
     let url = net.urls()[0].clone();
     let config = tmp.path().join("client.toml");
     write_config(&net, &config, "receipts.jsonl");

@@ -30,7 +30,7 @@ const TOTALS: [&str; 8] = [
 #[test]
 fn the_dashboard_shows_the_nodes_totals_and_a_verified_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let net = Testnet::up(&tmp.path().join("net"), 18_050, 300);
+    let net = Testnet::up(&tmp.path().join("net"), 18_000, 300);
     let urls = net.urls();
 
     // The demo data is committed and every node publishes a checkpoint covering all of it, with

@@ -139,7 +139,7 @@ fn submit_and_settle(url: &str, tx: &SignedTx) -> Value {
 fn four_validators_commit_recover_and_refuse() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
-    let net = Testnet::up(&dir, 18_700, 300);
+    let net = Testnet::up(&dir, 18_800, 300);
     let urls = net.urls();
     assert_eq!(urls.len(), 4);
 
@@ -244,6 +244,15 @@ fn four_validators_commit_recover_and_refuse() {
     let (code, v, _) = post(&format!("{}/v1/tx", urls[3]), &vec![0u8; 100_000]);
     assert_eq!(code, 413, "oversized: {v}");
     assert_eq!(v["error"]["code"], "body_too_large");
+    // Far beyond the limit (3 MB, sent whole by a plain client): the client still receives
+    // the 413, not a broken pipe.
+    let (code, v, _) = post(&format!("{}/v1/tx", urls[3]), &vec![0u8; 3_000_000]);
+    assert_eq!(code, 413, "3 MB body: {v}");
+    assert_eq!(v["error"]["code"], "body_too_large");
+    // An empty batch is refused with a reason.
+    let (code, v, _) = post(&format!("{}/v1/txs", urls[0]), b"");
+    assert_eq!(code, 400, "empty batch: {v}");
+    assert_eq!(v["error"]["code"], "empty_batch");
     // A malformed batch admits nothing of it.
     let mut batch = 4u32.to_be_bytes().to_vec();
     batch.extend_from_slice(b"junk");

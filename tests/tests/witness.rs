@@ -59,7 +59,7 @@ fn witnessed_size(url: &str, policy: &TrustPolicy) -> Option<u64> {
 #[test]
 fn validators_serve_the_witness_cosignature_and_the_witness_refuses_forks() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut net = Testnet::up(&tmp.path().join("net"), 18_150, 30);
+    let mut net = Testnet::up(&tmp.path().join("net"), 18_200, 30);
 
     // keygen: a 0600 key file, the vkey (type 0x04) on stdout and nothing secret.
     let key = tmp.path().join("witness.key");
