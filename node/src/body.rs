@@ -144,8 +144,10 @@ mod tests {
         (addr, task)
     }
 
-    /// Sends `len` bytes the way a plain client does (the whole body, then reads) and returns
-    /// the answer's status line and body, or the transport error.
+    /// Sends `len` bytes the way a plain client on a real link does (the whole body, in pieces
+    /// a little apart, then reads) and returns the answer, or the transport error. The pauses
+    /// let the server answer while the client is still sending, as over a network: loopback's
+    /// socket buffers would otherwise swallow 3 MB at once and hide a reset connection.
     fn send(addr: std::net::SocketAddr, len: usize, extra: &str) -> std::io::Result<String> {
         let mut s = TcpStream::connect(addr)?;
         s.set_read_timeout(Some(Duration::from_secs(20)))?;
@@ -159,6 +161,7 @@ mod tests {
             let n = left.min(chunk.len());
             s.write_all(&chunk[..n])?;
             left -= n;
+            std::thread::sleep(Duration::from_millis(2));
         }
         let mut answer = String::new();
         s.read_to_string(&mut answer)?;
