@@ -923,3 +923,22 @@ fn proposed(h: Height, b: &StoredBlock, validity: Validity) -> ProposedValue<Ban
         validity,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// The vote-extension decoder: exactly 104 bytes decode, and back to the same bytes;
+        /// anything else is refused; nothing panics.
+        #[test]
+        fn checkpoint_votes_decode_only_their_own_encoding(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+        ) {
+            match CheckpointVote::decode(&bytes) {
+                Some(v) => proptest::prop_assert_eq!(v.encode().to_vec(), bytes),
+                None => proptest::prop_assert_ne!(bytes.len(), 104),
+            }
+        }
+    }
+}
