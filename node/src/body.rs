@@ -75,7 +75,8 @@ async fn read_within(body: Body, max: usize) -> Result<Bytes, Refused> {
     }
 }
 
-fn too_large(max: usize) -> Response {
+/// `413 body_too_large`, closing the connection.
+pub(crate) fn too_large(max: usize) -> Response {
     let mut r = error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",

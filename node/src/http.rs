@@ -20,6 +20,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, Version, header};
 use axum::middleware::from_fn;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use axum::routing::{get, post};
 use bansos_ledger::log::LogReader;
 use bansos_ledger::store::StateRead;
@@ -497,6 +498,13 @@ async fn dashboard_page(State(s): State<Arc<ReadState>>) -> Response {
         .into_response()
 }
 
+/// A write route whose body is read within `max` bytes ([`crate::body`]).
+fn bounded(route: MethodRouter<Arc<ReadState>>, max: usize) -> MethodRouter<Arc<ReadState>> {
+    route
+        .layer(DefaultBodyLimit::max(max))
+        .layer(from_fn(move |r, n| crate::body::within(max, r, n)))
+}
+
 /// The read API's routes.
 pub fn router(state: Arc<ReadState>) -> Router {
     Router::new()
@@ -514,27 +522,18 @@ pub fn router(state: Arc<ReadState>) -> Router {
         .route("/v1/stats", get(stats))
         .route(
             "/v1/tx",
-            post(crate::write::post_tx)
-                .layer(DefaultBodyLimit::max(crate::write::TX_BODY_MAX))
-                .layer(from_fn(|r, n| {
-                    crate::body::within(crate::write::TX_BODY_MAX, r, n)
-                })),
+            bounded(post(crate::write::post_tx), crate::write::TX_BODY_MAX),
         )
         .route(
             "/v1/txs",
-            post(crate::write::post_txs)
-                .layer(DefaultBodyLimit::max(crate::write::BATCH_BYTES_MAX))
-                .layer(from_fn(|r, n| {
-                    crate::body::within(crate::write::BATCH_BYTES_MAX, r, n)
-                })),
+            bounded(post(crate::write::post_txs), crate::write::BATCH_BYTES_MAX),
         )
         .route(
             "/v1/tx-status",
-            post(crate::write::tx_status)
-                .layer(DefaultBodyLimit::max(crate::write::STATUS_HASHES_MAX * 32))
-                .layer(from_fn(|r, n| {
-                    crate::body::within(crate::write::STATUS_HASHES_MAX * 32, r, n)
-                })),
+            bounded(
+                post(crate::write::tx_status),
+                crate::write::STATUS_HASHES_MAX * 32,
+            ),
         )
         .route("/v1/status", get(crate::write::status))
         .route("/metrics", get(crate::write::metrics))

@@ -153,11 +153,7 @@ fn read_only() -> Response {
 
 fn body_error(e: BytesRejection, max: usize) -> Response {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            &format!("The request body is larger than {max} bytes."),
-        )
+        crate::body::too_large(max)
     } else {
         error(
             StatusCode::BAD_REQUEST,
@@ -596,8 +592,8 @@ mod tests {
             }
         }
 
-        /// Any list of transaction-sized items joins and splits back; every cut of the joined
-        /// body short of its end is refused.
+        /// Any list of small items joins and splits back; a cut of the joined body short of its
+        /// end is refused, or, at an item boundary, is a shorter batch of whole items.
         #[test]
         fn batches_round_trip_and_cuts_are_refused(
             items in proptest::collection::vec(

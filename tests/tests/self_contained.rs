@@ -1,5 +1,5 @@
 //! The repository stands on its own: no tracked file refers to a path above the repository root
-//! (a folder that sits beside a checkout on one machine, such as a shared notes folder) or to an
+//! (a folder that sits beside a checkout on one machine, such as a folder of notes) or to an
 //! absolute path on someone's machine. A clone of the repository alone must build, test, run
 //! the demo and read well.
 //!
@@ -183,7 +183,7 @@ fn no_tracked_file_refers_outside_the_repository() {
 #[test]
 fn a_link_beside_the_checkout_is_refused() {
     let root = repo_root();
-    let beside = format!("{}/shared/BRIEF.md", "..");
+    let beside = format!("{}/notes-beside/BRIEF.md", "..");
     let text = format!("See [the brief]({beside}).");
     let found = parent_relative_paths(&text);
     assert_eq!(found, [beside.as_str()]);
@@ -196,9 +196,9 @@ fn a_crate_relative_path_out_of_the_repository_is_refused() {
     let root = repo_root();
     // Written in verifier/tests/x.rs as CARGO_MANIFEST_DIR.join(...): from the file's folder it
     // lands inside the repository but names nothing there; from the crate it climbs out.
-    let rel = format!("{}/../shared/vectors/merkle", "..");
+    let rel = format!("{}/../notes-beside/vectors/merkle", "..");
     assert!(escapes(&root, Path::new("verifier/tests/x.rs"), &rel).is_some());
-    let abs = format!("{}work/shared/vectors", "/");
+    let abs = format!("{}work/notes-beside/vectors", "/");
     assert_eq!(machine_paths(&format!("(`{abs}`)")), [abs.as_str()]);
 }
 
