@@ -124,6 +124,13 @@ impl<S: LedgerStore> Ledger<S> {
         &mut self.store
     }
 
+    /// The store, writable, for the consensus records kept beside the ledger (undecided blocks,
+    /// own proposals: [`crate::store::ConsensusStore`]). The log and the state are written only
+    /// through [`Ledger::commit_executed`] and [`Ledger::sign_checkpoint`].
+    pub fn consensus_records(&mut self) -> &mut S {
+        &mut self.store
+    }
+
     /// Gives the store back.
     pub fn into_store(self) -> S {
         self.store

@@ -16,4 +16,4 @@ pub mod store;
 
 pub use ledger::{Applied, Ledger, LedgerError};
 pub use rules::{Block, BlockOutcome, Rejection};
-pub use store::{LedgerStore, LogRead, MemoryStore, StateRead, Storage};
+pub use store::{ConsensusStore, LedgerStore, LogRead, MemoryStore, StateRead, Storage};

@@ -62,6 +62,39 @@ pub trait LedgerStore: LogRead + StateRead {
     fn commit(&mut self, log: &LogBatch, state: &StateDelta) -> Result<(), Self::Error>;
 }
 
+/// The bytes of a decided block and of its encoded certificate.
+pub type DecidedBytes = (Vec<u8>, Vec<u8>);
+
+/// What a validator keeps for consensus beside its ledger, all opaque bytes to the store:
+/// blocks proposed but not yet decided, by (height, block id), written durably before the
+/// validator votes on them so that it votes and proposes the same after a crash; its own
+/// proposal per (height, round); and, read back, the decided blocks and certificates that
+/// [`LedgerStore::commit`] wrote with each block (to serve validators catching up).
+pub trait ConsensusStore: LedgerStore {
+    /// Durably records an undecided block under its id.
+    fn put_undecided(&mut self, height: u64, id: [u8; 32], bytes: &[u8])
+    -> Result<(), Self::Error>;
+    /// An undecided block by height and id.
+    fn undecided(&self, height: u64, id: [u8; 32]) -> Result<Option<Vec<u8>>, Self::Error>;
+    /// Every undecided block stored for `height`, in id order.
+    fn undecided_at(&self, height: u64) -> Result<Vec<Vec<u8>>, Self::Error>;
+    /// Durably records this validator's proposal (block id) for a height and round.
+    fn put_own_proposal(
+        &mut self,
+        height: u64,
+        round: u32,
+        id: [u8; 32],
+    ) -> Result<(), Self::Error>;
+    /// This validator's proposal for a height and round, if it made one.
+    fn own_proposal(&self, height: u64, round: u32) -> Result<Option<[u8; 32]>, Self::Error>;
+    /// Drops undecided blocks and own proposals at or below `height`.
+    fn prune_undecided(&mut self, height: u64) -> Result<(), Self::Error>;
+    /// The decided block and certificate at `height`.
+    fn decided(&self, height: u64) -> Result<Option<DecidedBytes>, Self::Error>;
+    /// Lowest height whose decided block is stored (0 if none).
+    fn decided_min_height(&self) -> Result<u64, Self::Error>;
+}
+
 /// A program as the state knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramState {
@@ -273,6 +306,8 @@ pub struct MemoryStore {
     signed_checkpoint: Option<(TreeSize, Hash)>,
     stats: BTreeMap<StatsKey, StatsRow>,
     decided: BTreeMap<u64, DecidedRecord>,
+    undecided: BTreeMap<(u64, [u8; 32]), Vec<u8>>,
+    own: BTreeMap<(u64, u32), [u8; 32]>,
 }
 
 impl MemoryStore {
@@ -354,5 +389,53 @@ impl LedgerStore for MemoryStore {
             self.decided.insert(state.height, d.clone());
         }
         Ok(())
+    }
+}
+
+impl ConsensusStore for MemoryStore {
+    fn put_undecided(
+        &mut self,
+        height: u64,
+        id: [u8; 32],
+        bytes: &[u8],
+    ) -> Result<(), Self::Error> {
+        self.undecided.insert((height, id), bytes.to_vec());
+        Ok(())
+    }
+    fn undecided(&self, height: u64, id: [u8; 32]) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.undecided.get(&(height, id)).cloned())
+    }
+    fn undecided_at(&self, height: u64) -> Result<Vec<Vec<u8>>, Self::Error> {
+        Ok(self
+            .undecided
+            .range((height, [0; 32])..=(height, [0xff; 32]))
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+    fn put_own_proposal(
+        &mut self,
+        height: u64,
+        round: u32,
+        id: [u8; 32],
+    ) -> Result<(), Self::Error> {
+        self.own.insert((height, round), id);
+        Ok(())
+    }
+    fn own_proposal(&self, height: u64, round: u32) -> Result<Option<[u8; 32]>, Self::Error> {
+        Ok(self.own.get(&(height, round)).copied())
+    }
+    fn prune_undecided(&mut self, height: u64) -> Result<(), Self::Error> {
+        self.undecided.retain(|(h, _), _| *h > height);
+        self.own.retain(|(h, _), _| *h > height);
+        Ok(())
+    }
+    fn decided(&self, height: u64) -> Result<Option<DecidedBytes>, Self::Error> {
+        Ok(self
+            .decided
+            .get(&height)
+            .map(|d| (d.block.clone(), d.certificate.clone())))
+    }
+    fn decided_min_height(&self) -> Result<u64, Self::Error> {
+        Ok(self.decided.keys().next().copied().unwrap_or(0))
     }
 }

@@ -63,6 +63,10 @@ pub struct Counters {
     pub round_changes: AtomicU64,
     /// Forwarded transactions dropped because a peer's queue was full.
     pub forward_dropped: AtomicU64,
+    /// Proposals this validator found invalid (a faulty or Byzantine proposer).
+    pub invalid_proposals: AtomicU64,
+    /// Checkpoint votes of other validators refused (forged, or of another log).
+    pub refused_checkpoint_votes: AtomicU64,
     /// Unix time of the last committed block (or of the start).
     pub last_commit_unix: AtomicU64,
 }

@@ -21,6 +21,7 @@ use serde::Deserialize;
 use tokio::sync::RwLock;
 
 use crate::consensus::app::{App, BlockPolicy};
+use crate::consensus::core::{Core, Faults};
 use crate::consensus::ctx::Address;
 use crate::http::{Published, ReadState, router};
 use crate::live::{Counters, Live, Rejected};
@@ -207,16 +208,8 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     if let Some(ms) = config.block_interval_ms {
         policy.min_interval = Duration::from_millis(ms);
     }
-    let app = App::new(
-        ctx,
-        Address(member.id.0),
-        key,
-        ledger,
-        store.clone(),
-        live.clone(),
-        published.clone(),
-        policy,
-    )?;
+    let core = Core::new(ctx, Address(member.id.0), key, ledger, policy)?;
+    let app = App::new(core, live.clone(), published.clone(), Faults::default());
     let net_requests = channels.net_requests.clone();
     // The application loop runs on its own thread: its storage writes and block checks must
     // not hold up the engine's or the API's tasks.

@@ -512,6 +512,18 @@ pub async fn metrics(State(s): State<Arc<ReadState>>) -> Response {
         "Transactions not forwarded because a peer's queue was full.",
         Counters::get(&c.forward_dropped),
     );
+    put(
+        "bansos_invalid_proposals_total",
+        "counter",
+        "Proposals this validator voted against: bad transactions or a block time out of bounds.",
+        Counters::get(&c.invalid_proposals),
+    );
+    put(
+        "bansos_refused_checkpoint_votes_total",
+        "counter",
+        "Other validators' checkpoint votes refused: a bad signature, or another log's checkpoint.",
+        Counters::get(&c.refused_checkpoint_votes),
+    );
     (
         [(
             header::CONTENT_TYPE,

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use bansos_ledger::log::LogBatch;
 use bansos_ledger::store::{
-    AllocationState, LedgerStore, LogRead, ProgramState, StateDelta, StateRead, StatsKey, StatsRow,
-    Storage, TxLocation,
+    AllocationState, ConsensusStore, LedgerStore, LogRead, ProgramState, StateDelta, StateRead,
+    StatsKey, StatsRow, Storage, TxLocation,
 };
 use bansos_verifier::entry::{AllocationId, ProgramCode};
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
@@ -79,7 +79,7 @@ fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
 }
 
 /// A decided block and its certificate, as stored.
-pub type DecidedBytes = (Vec<u8>, Vec<u8>);
+pub use bansos_ledger::store::DecidedBytes;
 
 /// A validator's store: one redb file. Clones share the database (one writer at a time, any
 /// number of readers).
@@ -469,5 +469,39 @@ impl LedgerStore for RedbStore {
         }
         tx.commit().map_err(redb_err)?;
         Ok(())
+    }
+}
+
+/// The consensus records, through the inherent methods above (each one redb transaction; the
+/// writes are durable when they return).
+impl ConsensusStore for RedbStore {
+    fn put_undecided(&mut self, height: u64, id: [u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
+        RedbStore::put_undecided(self, height, id, bytes)
+    }
+    fn undecided(&self, height: u64, id: [u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        RedbStore::undecided(self, height, id)
+    }
+    fn undecided_at(&self, height: u64) -> Result<Vec<Vec<u8>>, StoreError> {
+        RedbStore::undecided_at(self, height)
+    }
+    fn put_own_proposal(
+        &mut self,
+        height: u64,
+        round: u32,
+        id: [u8; 32],
+    ) -> Result<(), StoreError> {
+        RedbStore::put_own_proposal(self, height, round, id)
+    }
+    fn own_proposal(&self, height: u64, round: u32) -> Result<Option<[u8; 32]>, StoreError> {
+        RedbStore::own_proposal(self, height, round)
+    }
+    fn prune_undecided(&mut self, height: u64) -> Result<(), StoreError> {
+        RedbStore::prune_undecided(self, height)
+    }
+    fn decided(&self, height: u64) -> Result<Option<DecidedBytes>, StoreError> {
+        RedbStore::decided(self, height)
+    }
+    fn decided_min_height(&self) -> Result<u64, StoreError> {
+        RedbStore::decided_min_height(self)
     }
 }

@@ -1,13 +1,17 @@
 //! Consensus, behind one module so the engine could be swapped: the Malachite context of
 //! Bansos Ledger ([`ctx`]), the byte formats its engine sends and logs ([`codec`]), blocks as
-//! stored and synced ([`block`]), the signer ([`signing`]), the application that answers the
-//! engine ([`app`]), and [`start`], which wires them to a Malachite 0.8.2 engine over libp2p.
+//! stored and synced ([`block`]), the signer ([`signing`]), the application as a pure state
+//! machine ([`core`]) and the shell that answers the engine with it ([`app`]), and [`start`],
+//! which wires them to a Malachite 0.8.2 engine over libp2p.
 
 pub mod app;
 pub mod block;
 pub mod codec;
+pub mod core;
 pub mod ctx;
 pub mod signing;
+#[doc(hidden)]
+pub mod testkit;
 
 use std::path::PathBuf;
 use std::time::Duration;
