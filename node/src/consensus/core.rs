@@ -391,6 +391,8 @@ pub struct Core<S: ConsensusStore> {
     last_time: u64,
     last_decided_ms: u64,
     restreams: u8,
+    /// The round this validator is in (from [`Input::StartedRound`]).
+    round: u32,
 }
 
 /// A rejection that only a faulty proposer causes: an honest one checks these at admission.
@@ -456,6 +458,7 @@ where
             last_time,
             last_decided_ms: 0,
             restreams: 0,
+            round: 0,
         })
     }
 
@@ -615,7 +618,7 @@ where
             let validity = self.check(&b, None, admitted, out);
             values.push(proposed(height, &b, validity));
         }
-        let _ = round;
+        self.round = round_u32(round);
         let future = std::mem::take(&mut self.future);
         for ((h, _, _), b) in future {
             if h == height.0 {
@@ -1010,7 +1013,12 @@ where
         if let Some(now_ms) = live {
             let now = now_ms / 1000;
             let drift = self.drift_s;
-            if b.header.time > now + drift || b.header.time + drift < now {
+            // A block is never from the future. It is from the past only if proposed in an
+            // earlier round and received now: its time was checked by those who voted for it
+            // then, and a validator that missed it must be able to vote for it later (it may be
+            // the polka's value others are locked on); its time is still after the last block's.
+            let fresh = round_u32(b.round) >= self.round;
+            if b.header.time > now + drift || (fresh && b.header.time + drift < now) {
                 return Err(format!(
                     "block time {} is more than {drift} s from this validator's clock ({now})",
                     b.header.time

@@ -387,6 +387,57 @@ fn a_proposal_with_a_block_time_beyond_the_drift_bound_is_invalid() {
     }
 }
 
+/// Found by the simulator (seed 1, one Byzantine of four): a value that got a polka in round 0
+/// while one honest validator missed its parts was, when they reached it rounds later, too old
+/// for its clock: invalid for good, while the others were locked on it, and the height stalled.
+#[test]
+fn defect_a_value_of_an_earlier_round_is_not_refused_for_its_age() {
+    let n = net();
+    let p = proposer(&n, 1, 0);
+    // Proposed in round 0 with a time 10 s before the receiver's clock (bound 5 s).
+    let mut old = n.core(p, MemoryStore::new());
+    old.set_faults(Faults {
+        block_time_offset_s: -10,
+        ..Faults::default()
+    });
+    let (_, ps) = propose(&mut old, 1, 0, vec![]);
+    for (round, valid) in [(0, Validity::Invalid), (2, Validity::Valid)] {
+        let mut c = n.core((p + 1) % 4, MemoryStore::new());
+        c.on(
+            Input::StartedRound {
+                height: Height(1),
+                round: Round::new(round),
+            },
+            NOW,
+            &none,
+        )
+        .unwrap();
+        let v = deliver(&mut c, peer(1), &ps).expect("a value");
+        assert_eq!(v.validity, valid, "received in round {round}");
+    }
+    // A time in the future is refused in any round.
+    let mut future = n.core(p, MemoryStore::new());
+    future.set_faults(Faults {
+        block_time_offset_s: 10,
+        ..Faults::default()
+    });
+    let (_, ps) = propose(&mut future, 1, 0, vec![]);
+    let mut c = n.core((p + 1) % 4, MemoryStore::new());
+    c.on(
+        Input::StartedRound {
+            height: Height(1),
+            round: Round::new(2),
+        },
+        NOW,
+        &none,
+    )
+    .unwrap();
+    assert_eq!(
+        deliver(&mut c, peer(1), &ps).expect("a value").validity,
+        Validity::Invalid
+    );
+}
+
 #[test]
 fn started_round_returns_the_stored_values_of_the_height() {
     let n = net();
