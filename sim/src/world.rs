@@ -162,6 +162,9 @@ enum Ev {
     Heal,
 }
 
+/// A Byzantine proposer's conflicting block: its proposal, its parts, and which peers get it.
+type Second = (Proposal, Vec<StreamMessage<ProposalPart>>, Vec<bool>);
+
 /// What a Byzantine validator does.
 #[derive(Clone, Debug, Default)]
 struct Byzantine {
@@ -174,7 +177,7 @@ struct Byzantine {
     /// The proposal being streamed, while its parts are published.
     building: Option<(u64, u32)>,
     /// (height, round) → the conflicting proposal's value and parts, and which peers get it.
-    second: BTreeMap<(u64, u32), (Proposal, Vec<StreamMessage<ProposalPart>>, Vec<bool>)>,
+    second: BTreeMap<(u64, u32), Second>,
 }
 
 /// A running validator's volatile state: all of it is lost in a crash.
@@ -240,7 +243,6 @@ pub struct World {
     steps: u64,
     hash: u64,
     recent: VecDeque<String>,
-    trace: Vec<String>,
     /// Simulated time the network healed, and the lowest honest height then.
     healed: Option<(u64, u64)>,
     violation: Option<Violation>,
@@ -266,9 +268,9 @@ impl World {
             .expect("the reference ledger opens");
         let drift = TIMEOUTS.block_time_drift_ms as i64;
         let mut nodes = Vec::new();
-        for i in 0..n {
+        for (i, &is_honest) in honest.iter().enumerate() {
             let mut faults = Faults::default();
-            let byzantine = if honest[i] {
+            let byzantine = if is_honest {
                 None
             } else {
                 // At least one behaviour; each drawn from the seed.
@@ -344,7 +346,6 @@ impl World {
             steps: 0,
             hash: 0xcbf2_9ce4_8422_2325,
             recent: VecDeque::new(),
-            trace: Vec::new(),
             healed: None,
             violation: None,
         };
@@ -384,7 +385,13 @@ impl World {
                         self.rng.range(0, honest as u64 - 1) as usize
                     };
                     self.at(t, Ev::Crash(i));
-                    let back = t + self.rng.range(50, 2000);
+                    // A validator that forgot its votes must come back within the round to
+                    // vote in it again.
+                    let back = if self.config.bug == Some(Bug::ForgetWal) {
+                        t + self.rng.range(20, 300)
+                    } else {
+                        t + self.rng.range(50, 2000)
+                    };
                     self.at(back.min(chaos), Ev::Restart(i));
                 }
                 2 => {
@@ -397,7 +404,11 @@ impl World {
                 }
                 _ => {}
             }
-            t += self.rng.range(500, 3000);
+            t += if self.config.bug == Some(Bug::ForgetWal) {
+                self.rng.range(300, 1000)
+            } else {
+                self.rng.range(500, 3000)
+            };
         }
         self.at(chaos, Ev::Heal);
     }
@@ -424,7 +435,7 @@ impl World {
         self.hash = h;
         let line = format!("{:>7} ms  {line}", self.now);
         if self.config.full_trace {
-            self.trace.push(line.clone());
+            println!("{line}");
         }
         if self.recent.len() == TRACE_KEPT {
             self.recent.pop_front();
@@ -448,6 +459,9 @@ impl World {
                     break;
                 }
                 if self.now > healed_at + self.config.progress_bound_ms {
+                    if !self.config.check_progress {
+                        break;
+                    }
                     let heights: Vec<String> = (0..self.config.validators)
                         .filter(|i| self.checker.is_honest(*i))
                         .map(|i| format!("v{i} at {}", self.nodes[i].as_ref().unwrap().committed))
@@ -482,7 +496,6 @@ impl World {
             violations: self.violation.into_iter().collect(),
             trace_hash: self.hash,
             stats: self.stats,
-            trace: self.trace,
         }
     }
 
@@ -1338,10 +1351,17 @@ impl World {
                 self.verifier
                     .verify_polka_certificate(&self.net.ctx, &cert, &vs, th),
             )),
-            CEffect::VerifyRoundCertificate(cert, vs, th, r) => r.resume_with(block_on(
-                self.verifier
-                    .verify_round_certificate(&self.net.ctx, &cert, &vs, th),
-            )),
+            CEffect::VerifyRoundCertificate(cert, vs, th, r) => {
+                let result =
+                    block_on(
+                        self.verifier
+                            .verify_round_certificate(&self.net.ctx, &cert, &vs, th),
+                    );
+                if let Err(e) = &result {
+                    self.note(format!("v{i} refuses a round certificate: {e}"));
+                }
+                r.resume_with(result)
+            }
             CEffect::VerifyExtendedCommitCertificate(cert, vs, th, policy, r) => {
                 let mut result = block_on(self.verifier.verify_extended_commit_certificate(
                     &self.net.ctx,
@@ -1508,12 +1528,8 @@ impl World {
             Some((other, sides)) => {
                 self.stats.equivocations += 1;
                 self.note(format!("v{i} equivocates"));
-                for to in 0..self.config.validators {
-                    let m = if sides[to] {
-                        other.clone()
-                    } else {
-                        msg.clone()
-                    };
+                for (to, &second) in sides.iter().enumerate() {
+                    let m = if second { other.clone() } else { msg.clone() };
                     self.send(i, to, Msg::Consensus(m));
                 }
             }
