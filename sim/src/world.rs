@@ -1378,8 +1378,13 @@ impl World {
                         .filter_map(|s| Some((s.address, s.extension.as_ref()?.message.clone())))
                         .collect();
                     if !extensions.is_empty()
-                        && let Some(Reply::Verdicts(verdicts)) =
-                            self.ask(io, Input::VerifyVoteExtensions { extensions })
+                        && let Some(Reply::Verdicts(verdicts)) = self.ask(
+                            io,
+                            Input::VerifyVoteExtensions {
+                                height: cert.height,
+                                extensions,
+                            },
+                        )
                         && let Some((a, _)) = verdicts.iter().find(|(_, v)| v.is_err())
                     {
                         result = Err(
@@ -1424,6 +1429,7 @@ impl World {
                 let verdict = match self.ask(
                     io,
                     Input::VerifyVoteExtensions {
+                        height: h,
                         extensions: vec![(addr, ext.message)],
                     },
                 ) {

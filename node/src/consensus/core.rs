@@ -226,6 +226,8 @@ pub enum Input {
     ExtendVote,
     /// Check other validators' vote extensions.
     VerifyVoteExtensions {
+        /// The height of the precommits that carry them.
+        height: Height,
         /// Each validator's extension.
         extensions: Vec<(Address, Bytes)>,
     },
@@ -393,6 +395,8 @@ pub struct Core<S: ConsensusStore> {
     restreams: u8,
     /// The round this validator is in (from [`Input::StartedRound`]).
     round: u32,
+    /// The last height committed and the checkpoint before it (what its precommits signed).
+    previous: Option<(u64, Checkpoint)>,
 }
 
 /// A rejection that only a faulty proposer causes: an honest one checks these at admission.
@@ -459,6 +463,7 @@ where
             last_decided_ms: 0,
             restreams: 0,
             round: 0,
+            previous: None,
         })
     }
 
@@ -544,19 +549,21 @@ where
             Input::ExtendVote => {
                 out.push(Effect::Reply(Reply::Extension(self.extend_vote())));
             }
-            Input::VerifyVoteExtensions { extensions } => {
+            Input::VerifyVoteExtensions { height, extensions } => {
                 let verdicts = extensions
                     .into_iter()
-                    .map(|(addr, ext)| match self.checkpoint_vote(addr, &ext) {
-                        Ok(_) => (addr, Ok(())),
-                        Err(why) => {
-                            out.push(Effect::RefusedCheckpointVote {
-                                validator: addr,
-                                why,
-                            });
-                            (addr, Err(VoteExtensionError::InvalidVoteExtension))
-                        }
-                    })
+                    .map(
+                        |(addr, ext)| match self.checkpoint_vote_at(height, addr, &ext) {
+                            Ok(_) => (addr, Ok(())),
+                            Err(why) => {
+                                out.push(Effect::RefusedCheckpointVote {
+                                    validator: addr,
+                                    why,
+                                });
+                                (addr, Err(VoteExtensionError::InvalidVoteExtension))
+                            }
+                        },
+                    )
                     .collect();
                 out.push(Effect::Reply(Reply::Verdicts(verdicts)));
             }
@@ -1104,12 +1111,35 @@ where
         addr: Address,
         ext: &[u8],
     ) -> Result<NoteSignature, CheckpointVoteError> {
+        self.check_vote_against(&self.ledger.checkpoint(), addr, ext)
+    }
+
+    /// [`Core::checkpoint_vote`] for a precommit of `height`: one of the height just committed
+    /// (arriving late, while the engine finalizes it) signs the log before that height, which
+    /// this validator kept; an honest late precommit is not refused.
+    fn checkpoint_vote_at(
+        &self,
+        height: Height,
+        addr: Address,
+        ext: &[u8],
+    ) -> Result<NoteSignature, CheckpointVoteError> {
+        match &self.previous {
+            Some((h, cp)) if *h == height.0 => self.check_vote_against(cp, addr, ext),
+            _ => self.checkpoint_vote(addr, ext),
+        }
+    }
+
+    fn check_vote_against(
+        &self,
+        cp: &Checkpoint,
+        addr: Address,
+        ext: &[u8],
+    ) -> Result<NoteSignature, CheckpointVoteError> {
         let vote = CheckpointVote::decode(ext).ok_or(CheckpointVoteError::Malformed)?;
         let vkey = self
             .vkeys
             .get(&addr.0)
             .ok_or(CheckpointVoteError::UnknownValidator)?;
-        let cp = self.ledger.checkpoint();
         if vote.size != cp.size || vote.root != cp.root {
             return Err(CheckpointVoteError::OtherCheckpoint {
                 size: vote.size.0,
@@ -1202,6 +1232,7 @@ where
             _ => self.execute(&b, admitted)?,
         };
         let published = self.collect_checkpoint(&extensions, out);
+        let before = self.ledger.checkpoint();
         let cert = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
             certificate,
             extensions,
@@ -1212,6 +1243,7 @@ where
             published_checkpoint: published.as_ref().map(|(n, _)| n.clone()),
         };
         let applied = self.ledger.commit_executed(executed, Some(record))?;
+        self.previous = Some((h.0, before));
         self.last_time = b.header.time;
         self.last_decided_ms = now_ms;
         self.checked.clear();

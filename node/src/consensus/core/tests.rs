@@ -502,6 +502,38 @@ fn restream_sends_the_stored_block_again() {
     assert!(unknown.is_empty());
 }
 
+/// Found by the simulator: a precommit of the height just committed, arriving while the
+/// engine finalizes it, signs the log before that height; it was checked against the newer log
+/// and counted as a refused (misbehaving) checkpoint vote.
+#[test]
+fn defect_a_late_precommit_of_the_committed_height_is_not_refused() {
+    let n = net();
+    let mut cores = four_at_height_2(&n, vec![n.tx(1)]);
+    // Validator 3's precommit of height 1 signed the empty log.
+    let late = extension(&mut n.core(3, MemoryStore::new()));
+    assert_eq!(CheckpointVote::decode(&late).unwrap().size, TreeSize(0));
+    for (height, accepted) in [(1, true), (2, false)] {
+        let effects = cores[0]
+            .on(
+                Input::VerifyVoteExtensions {
+                    height: Height(height),
+                    extensions: vec![(Address(3), late.clone())],
+                },
+                NOW,
+                &none,
+            )
+            .unwrap();
+        let refused = effects
+            .iter()
+            .any(|e| matches!(e, Effect::RefusedCheckpointVote { .. }));
+        assert_eq!(!refused, accepted, "a precommit of height {height}");
+        match &replies(&effects)[..] {
+            [Reply::Verdicts(v)] => assert_eq!(v[0].1.is_ok(), accepted),
+            r => panic!("expected verdicts, got {r:?}"),
+        }
+    }
+}
+
 #[test]
 fn extend_vote_signs_the_checkpoint_of_the_log_and_others_accept_it() {
     let n = net();
@@ -513,6 +545,7 @@ fn extend_vote_signs_the_checkpoint_of_the_log_and_others_accept_it() {
     let effects = cores[0]
         .on(
             Input::VerifyVoteExtensions {
+                height: Height(2),
                 extensions: vec![(Address(1), ext.clone()), (Address(2), Bytes::new())],
             },
             NOW,
@@ -544,6 +577,7 @@ fn a_forged_checkpoint_signature_is_refused_and_reported() {
     let effects = cores[0]
         .on(
             Input::VerifyVoteExtensions {
+                height: Height(2),
                 extensions: vec![(Address(3), forged)],
             },
             NOW,
