@@ -798,14 +798,24 @@ impl World {
         n.life += 1;
         n.before_crash = (n.committed, live.core.ledger().size());
         n.store = Some(live.core.into_ledger().into_store());
-        // What was not flushed is lost; with the bug, everything.
-        n.wal.truncate(n.wal_flushed);
+        // The engine's write-ahead log writes each entry to its file as it comes and syncs it
+        // before publishing, deciding and starting a round: a process crash keeps what was
+        // written, a machine crash (power loss) only what was synced. The store syncs each
+        // commit. With the bug, the log is lost either way.
+        let power_loss = self.rng.chance(0.3);
+        let n = self.node(i);
+        if power_loss {
+            n.wal.truncate(n.wal_flushed);
+        }
         if i == 0 && bug == Some(Bug::ForgetWal) {
             n.wal.clear();
             n.wal_flushed = 0;
         }
         self.stats.crashes += 1;
-        self.note(format!("v{i} crashes"));
+        self.note(format!(
+            "v{i} crashes{}",
+            if power_loss { " (power loss)" } else { "" }
+        ));
     }
 
     // ---- periodic: transactions, status, replays ----
