@@ -62,7 +62,7 @@ fi
 # Byzantine validators has a known gap, written there). The test-profile binary built above.
 step "simulator seeds"
 sim_status=0
-sim=target/debug/bansos-sim
+sim=${CARGO_TARGET_DIR:-target}/debug/bansos-sim
 "$sim" --seeds 300 || sim_status=$?
 "$sim" --seeds 150 --validators 4 --byzantine 1 --no-progress || sim_status=$?
 "$sim" --seeds 50 --validators 7 --byzantine 2 --no-progress || sim_status=$?
