@@ -197,12 +197,18 @@ fn three_honest_validators_commit_one_log_beside_a_byzantine_one() {
     ] {
         assert!(bad_log.contains(what), "the Byzantine log lacks {what:?}");
     }
-    // Every honest validator refused its blocks for each reason, and only its.
+    // Every honest validator refused its blocks for each reason and its forged checkpoint
+    // signatures, and no one else's. (Checkpoint votes of another size are refused from honest
+    // validators too: a precommit that arrives after this validator committed the height.)
     for name in &names[..3] {
         let log = node_log(&net, name);
         let bad_tx = lines_naming(&log, &["invalid block:", "transaction"], &address);
         let bad_time = lines_naming(&log, &["invalid block: block time"], &address);
-        let forged = lines_naming(&log, &["refused a checkpoint vote"], &address);
+        let forged = lines_naming(
+            &log,
+            &["refused a checkpoint vote", "bad checkpoint signature"],
+            &address,
+        );
         println!(
             "{name}: refused blocks {bad_tx} (transaction), {bad_time} (time); {forged} checkpoint votes"
         );
