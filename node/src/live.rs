@@ -69,6 +69,8 @@ pub struct Counters {
     pub refused_checkpoint_votes: AtomicU64,
     /// Unix time of the last committed block (or of the start).
     pub last_commit_unix: AtomicU64,
+    /// 1 when this validator misbehaves on purpose (`[byzantine]`, tests only).
+    pub byzantine: AtomicU64,
 }
 
 impl Counters {

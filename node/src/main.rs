@@ -34,7 +34,9 @@ use clap::{Parser, Subcommand};
         peer_http = [\"http://127.0.0.1:8701\"]  # other validators' APIs, to forward transactions\n  \
         # block_max_txs = 10000, block_interval_ms = 100, mempool_max_txs = 40000\n  \
         # [[witnesses]]  url = \"http://...\"  vkey = \"<bansos-witness keygen's vkey>\"  \
-        (their cosignatures are added to /checkpoint; docs/OPERATIONS.md)"
+        (their cosignatures are added to /checkpoint; docs/OPERATIONS.md)\n  \
+        # [byzantine]  a validator that misbehaves on purpose, for the network tests only; \
+        refused unless built with --features byzantine (docs/OPERATIONS.md)"
 )]
 struct Cli {
     /// Run a validator with this node.toml.

@@ -21,7 +21,8 @@ use serde::Deserialize;
 use tokio::sync::RwLock;
 
 use crate::consensus::app::{App, BlockPolicy};
-use crate::consensus::core::{Core, Faults};
+use crate::consensus::byzantine::Byzantine;
+use crate::consensus::core::Core;
 use crate::consensus::ctx::Address;
 use crate::http::{Published, ReadState, router};
 use crate::live::{Counters, Live, Rejected};
@@ -56,6 +57,10 @@ pub struct NodeConfig {
     /// Witnesses whose cosignatures `/checkpoint` carries (`crate::witness`).
     #[serde(default)]
     pub witnesses: Vec<crate::witness::WitnessConfig>,
+    /// Misbehave on purpose, for the network tests only; refused unless built with the
+    /// feature `byzantine` (`crate::consensus::byzantine`).
+    #[serde(default)]
+    pub byzantine: Option<Byzantine>,
 }
 
 /// Default bound of the mempool: a few blocks' worth, so an overloaded network pushes back on
@@ -172,6 +177,15 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     );
     Counters::set(&live.counters.log_size, ledger.size().0);
     Counters::set(&live.counters.checkpoint_size, published.size.0);
+    let faults = config
+        .byzantine
+        .as_ref()
+        .map(Byzantine::faults)
+        .unwrap_or_default();
+    Counters::set(
+        &live.counters.byzantine,
+        u64::from(config.byzantine.is_some()),
+    );
     let published = Arc::new(RwLock::new(published));
 
     let listen: Multiaddr = config
@@ -199,6 +213,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         listen: listen.clone(),
         peers,
         wal: config.data_dir.join("wal").join("consensus.wal"),
+        byzantine: config.byzantine.clone(),
     })
     .await?;
     let mut policy = BlockPolicy::default();
@@ -209,7 +224,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         policy.min_interval = Duration::from_millis(ms);
     }
     let core = Core::new(ctx, Address(member.id.0), key, ledger, policy)?;
-    let app = App::new(core, live.clone(), published.clone(), Faults::default());
+    let app = App::new(core, live.clone(), published.clone(), faults);
     let net_requests = channels.net_requests.clone();
     // The application loop runs on its own thread: its storage writes and block checks must
     // not hold up the engine's or the API's tasks.

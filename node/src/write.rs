@@ -524,6 +524,15 @@ pub async fn metrics(State(s): State<Arc<ReadState>>) -> Response {
         "Other validators' checkpoint votes refused: a bad signature, or another log's checkpoint.",
         Counters::get(&c.refused_checkpoint_votes),
     );
+    // Only a test validator configured with `[byzantine]` has it.
+    if Counters::get(&c.byzantine) != 0 {
+        put(
+            "bansos_byzantine",
+            "gauge",
+            "1: this validator misbehaves on purpose ([byzantine] in node.toml, tests only).",
+            1,
+        );
+    }
     (
         [(
             header::CONTENT_TYPE,

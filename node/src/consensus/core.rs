@@ -78,8 +78,14 @@ impl Default for BlockPolicy {
 }
 
 /// Deliberate misbehaviour, for tests only: a Byzantine validator in the network tests and the
-/// simulator, and the simulator's injected bugs. All off in a real validator.
+/// simulator, and the simulator's injected bugs. All off in a real validator; `[byzantine.app]`
+/// in `node.toml` with the feature `byzantine` ([`super::byzantine`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(
+    feature = "byzantine",
+    derive(serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct Faults {
     /// Put a checkpoint signature with a flipped bit in the vote extension.
     pub forge_checkpoint_signature: bool,

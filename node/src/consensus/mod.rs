@@ -2,10 +2,12 @@
 //! Bansos Ledger ([`ctx`]), the byte formats its engine sends and logs ([`codec`]), blocks as
 //! stored and synced ([`block`]), the signer ([`signing`]), the application as a pure state
 //! machine ([`core`]) and the shell that answers the engine with it ([`app`]), and [`start`],
-//! which wires them to a Malachite 0.8.2 engine over libp2p.
+//! which wires them to a Malachite 0.8.2 engine over libp2p (through Malachite's Byzantine
+//! proxy for a test validator configured to misbehave: [`byzantine`]).
 
 pub mod app;
 pub mod block;
+pub mod byzantine;
 pub mod codec;
 pub mod core;
 pub mod ctx;
@@ -76,6 +78,8 @@ pub struct Join {
     pub peers: Vec<Multiaddr>,
     /// The consensus write-ahead log file.
     pub wal: PathBuf,
+    /// Misbehave on purpose (tests only; `[byzantine]` in node.toml).
+    pub byzantine: Option<byzantine::Byzantine>,
 }
 
 /// Starts a Malachite engine for this validator. Protocol and topic names carry the network id,
@@ -143,19 +147,46 @@ pub async fn start(
         join.address.to_string(),
         proof_bytes,
     );
-    let (channels, handle) = EngineBuilder::new(ctx.clone(), config)
+    let builder = EngineBuilder::new(ctx.clone(), config)
         .with_default_wal(WalContext::new(join.wal, WireCodec))
-        .with_default_network(NetworkContext::new(identity, WireCodec))
         .with_default_sync(SyncContext::new(WireCodec))
         .with_default_consensus(ConsensusContext::new_validator(
             join.address,
             Box::new(ConsensusVerifier::new(ctx.clone())),
             Box::new(signer),
         ))
-        .with_default_request(RequestContext::new(100))
-        .build()
-        .await
-        .map_err(|e| anyhow::anyhow!("starting the consensus engine: {e:?}"))?;
+        .with_default_request(RequestContext::new(100));
+    let built = match join.byzantine {
+        None => {
+            builder
+                .with_default_network(NetworkContext::new(identity, WireCodec))
+                .build()
+                .await
+        }
+        #[cfg(feature = "byzantine")]
+        Some(b) => {
+            tracing::warn!(proxy = ?b.proxy, "BYZANTINE: Malachite's proxy alters this validator's consensus messages (test only)");
+            builder
+                .with_byzantine_network(malachitebft_app_channel::ByzantineContext {
+                    identity,
+                    codec: WireCodec,
+                    config: b.proxy,
+                    // The conflicting proposals and votes are signed with the validator's key.
+                    signer: Box::new(ConsensusSigner::new(ctx.clone(), join.seed)),
+                    address: join.address,
+                    conflicting_value_fn: Some(Box::new(byzantine::conflicting_value)),
+                    conflicting_vote_value_fn: Some(Box::new(byzantine::conflicting_vote_value)),
+                })
+                .await
+                .map_err(|e| anyhow::anyhow!("starting Malachite's Byzantine proxy: {e:?}"))?
+                .build()
+                .await
+        }
+        #[cfg(not(feature = "byzantine"))]
+        Some(b) => match b {},
+    };
+    let (channels, handle) =
+        built.map_err(|e| anyhow::anyhow!("starting the consensus engine: {e:?}"))?;
     Ok((channels, handle, ctx))
 }
 
