@@ -277,9 +277,12 @@ impl App {
                 r => return Err(unexpected(&r)),
             },
             AppMsg::VerifyVoteExtensions {
-                extensions, reply, ..
+                height,
+                extensions,
+                reply,
+                ..
             } => {
-                let input = Input::VerifyVoteExtensions { extensions };
+                let input = Input::VerifyVoteExtensions { height, extensions };
                 match self.ask(input).await? {
                     Reply::Verdicts(v) => {
                         let _ = reply.send(v.into_iter().collect());

@@ -232,6 +232,8 @@ pub enum Input {
     ExtendVote,
     /// Check other validators' vote extensions.
     VerifyVoteExtensions {
+        /// The height of the precommits that carry them.
+        height: Height,
         /// Each validator's extension.
         extensions: Vec<(Address, Bytes)>,
     },
@@ -397,6 +399,10 @@ pub struct Core<S: ConsensusStore> {
     last_time: u64,
     last_decided_ms: u64,
     restreams: u8,
+    /// The round this validator is in (from [`Input::StartedRound`]).
+    round: u32,
+    /// The last height committed and the checkpoint before it (what its precommits signed).
+    previous: Option<(u64, Checkpoint)>,
 }
 
 /// A rejection that only a faulty proposer causes: an honest one checks these at admission.
@@ -462,6 +468,8 @@ where
             last_time,
             last_decided_ms: 0,
             restreams: 0,
+            round: 0,
+            previous: None,
         })
     }
 
@@ -547,19 +555,21 @@ where
             Input::ExtendVote => {
                 out.push(Effect::Reply(Reply::Extension(self.extend_vote())));
             }
-            Input::VerifyVoteExtensions { extensions } => {
+            Input::VerifyVoteExtensions { height, extensions } => {
                 let verdicts = extensions
                     .into_iter()
-                    .map(|(addr, ext)| match self.checkpoint_vote(addr, &ext) {
-                        Ok(_) => (addr, Ok(())),
-                        Err(why) => {
-                            out.push(Effect::RefusedCheckpointVote {
-                                validator: addr,
-                                why,
-                            });
-                            (addr, Err(VoteExtensionError::InvalidVoteExtension))
-                        }
-                    })
+                    .map(
+                        |(addr, ext)| match self.checkpoint_vote_at(height, addr, &ext) {
+                            Ok(_) => (addr, Ok(())),
+                            Err(why) => {
+                                out.push(Effect::RefusedCheckpointVote {
+                                    validator: addr,
+                                    why,
+                                });
+                                (addr, Err(VoteExtensionError::InvalidVoteExtension))
+                            }
+                        },
+                    )
                     .collect();
                 out.push(Effect::Reply(Reply::Verdicts(verdicts)));
             }
@@ -621,7 +631,7 @@ where
             let validity = self.check(&b, None, admitted, out);
             values.push(proposed(height, &b, validity));
         }
-        let _ = round;
+        self.round = round_u32(round);
         let future = std::mem::take(&mut self.future);
         for ((h, _, _), b) in future {
             if h == height.0 {
@@ -1016,7 +1026,12 @@ where
         if let Some(now_ms) = live {
             let now = now_ms / 1000;
             let drift = self.drift_s;
-            if b.header.time > now + drift || b.header.time + drift < now {
+            // A block is never from the future. It is from the past only if proposed in an
+            // earlier round and received now: its time was checked by those who voted for it
+            // then, and a validator that missed it must be able to vote for it later (it may be
+            // the polka's value others are locked on); its time is still after the last block's.
+            let fresh = round_u32(b.round) >= self.round;
+            if b.header.time > now + drift || (fresh && b.header.time + drift < now) {
                 return Err(format!(
                     "block time {} is more than {drift} s from this validator's clock ({now})",
                     b.header.time
@@ -1102,12 +1117,35 @@ where
         addr: Address,
         ext: &[u8],
     ) -> Result<NoteSignature, CheckpointVoteError> {
+        self.check_vote_against(&self.ledger.checkpoint(), addr, ext)
+    }
+
+    /// [`Core::checkpoint_vote`] for a precommit of `height`: one of the height just committed
+    /// (arriving late, while the engine finalizes it) signs the log before that height, which
+    /// this validator kept; an honest late precommit is not refused.
+    fn checkpoint_vote_at(
+        &self,
+        height: Height,
+        addr: Address,
+        ext: &[u8],
+    ) -> Result<NoteSignature, CheckpointVoteError> {
+        match &self.previous {
+            Some((h, cp)) if *h == height.0 => self.check_vote_against(cp, addr, ext),
+            _ => self.checkpoint_vote(addr, ext),
+        }
+    }
+
+    fn check_vote_against(
+        &self,
+        cp: &Checkpoint,
+        addr: Address,
+        ext: &[u8],
+    ) -> Result<NoteSignature, CheckpointVoteError> {
         let vote = CheckpointVote::decode(ext).ok_or(CheckpointVoteError::Malformed)?;
         let vkey = self
             .vkeys
             .get(&addr.0)
             .ok_or(CheckpointVoteError::UnknownValidator)?;
-        let cp = self.ledger.checkpoint();
         if vote.size != cp.size || vote.root != cp.root {
             return Err(CheckpointVoteError::OtherCheckpoint {
                 size: vote.size.0,
@@ -1200,6 +1238,7 @@ where
             _ => self.execute(&b, admitted)?,
         };
         let published = self.collect_checkpoint(&extensions, out);
+        let before = self.ledger.checkpoint();
         let cert = ExtendedCommitCertificate::from_commit_certificate_and_extensions(
             certificate,
             extensions,
@@ -1210,6 +1249,7 @@ where
             published_checkpoint: published.as_ref().map(|(n, _)| n.clone()),
         };
         let applied = self.ledger.commit_executed(executed, Some(record))?;
+        self.previous = Some((h.0, before));
         self.last_time = b.header.time;
         self.last_decided_ms = now_ms;
         self.checked.clear();

@@ -387,6 +387,57 @@ fn a_proposal_with_a_block_time_beyond_the_drift_bound_is_invalid() {
     }
 }
 
+/// Found by the simulator (seed 1, one Byzantine of four): a value that got a polka in round 0
+/// while one honest validator missed its parts was, when they reached it rounds later, too old
+/// for its clock: invalid for good, while the others were locked on it, and the height stalled.
+#[test]
+fn defect_a_value_of_an_earlier_round_is_not_refused_for_its_age() {
+    let n = net();
+    let p = proposer(&n, 1, 0);
+    // Proposed in round 0 with a time 10 s before the receiver's clock (bound 5 s).
+    let mut old = n.core(p, MemoryStore::new());
+    old.set_faults(Faults {
+        block_time_offset_s: -10,
+        ..Faults::default()
+    });
+    let (_, ps) = propose(&mut old, 1, 0, vec![]);
+    for (round, valid) in [(0, Validity::Invalid), (2, Validity::Valid)] {
+        let mut c = n.core((p + 1) % 4, MemoryStore::new());
+        c.on(
+            Input::StartedRound {
+                height: Height(1),
+                round: Round::new(round),
+            },
+            NOW,
+            &none,
+        )
+        .unwrap();
+        let v = deliver(&mut c, peer(1), &ps).expect("a value");
+        assert_eq!(v.validity, valid, "received in round {round}");
+    }
+    // A time in the future is refused in any round.
+    let mut future = n.core(p, MemoryStore::new());
+    future.set_faults(Faults {
+        block_time_offset_s: 10,
+        ..Faults::default()
+    });
+    let (_, ps) = propose(&mut future, 1, 0, vec![]);
+    let mut c = n.core((p + 1) % 4, MemoryStore::new());
+    c.on(
+        Input::StartedRound {
+            height: Height(1),
+            round: Round::new(2),
+        },
+        NOW,
+        &none,
+    )
+    .unwrap();
+    assert_eq!(
+        deliver(&mut c, peer(1), &ps).expect("a value").validity,
+        Validity::Invalid
+    );
+}
+
 #[test]
 fn started_round_returns_the_stored_values_of_the_height() {
     let n = net();
@@ -451,6 +502,38 @@ fn restream_sends_the_stored_block_again() {
     assert!(unknown.is_empty());
 }
 
+/// Found by the simulator: a precommit of the height just committed, arriving while the
+/// engine finalizes it, signs the log before that height; it was checked against the newer log
+/// and counted as a refused (misbehaving) checkpoint vote.
+#[test]
+fn defect_a_late_precommit_of_the_committed_height_is_not_refused() {
+    let n = net();
+    let mut cores = four_at_height_2(&n, vec![n.tx(1)]);
+    // Validator 3's precommit of height 1 signed the empty log.
+    let late = extension(&mut n.core(3, MemoryStore::new()));
+    assert_eq!(CheckpointVote::decode(&late).unwrap().size, TreeSize(0));
+    for (height, accepted) in [(1, true), (2, false)] {
+        let effects = cores[0]
+            .on(
+                Input::VerifyVoteExtensions {
+                    height: Height(height),
+                    extensions: vec![(Address(3), late.clone())],
+                },
+                NOW,
+                &none,
+            )
+            .unwrap();
+        let refused = effects
+            .iter()
+            .any(|e| matches!(e, Effect::RefusedCheckpointVote { .. }));
+        assert_eq!(!refused, accepted, "a precommit of height {height}");
+        match &replies(&effects)[..] {
+            [Reply::Verdicts(v)] => assert_eq!(v[0].1.is_ok(), accepted),
+            r => panic!("expected verdicts, got {r:?}"),
+        }
+    }
+}
+
 #[test]
 fn extend_vote_signs_the_checkpoint_of_the_log_and_others_accept_it() {
     let n = net();
@@ -462,6 +545,7 @@ fn extend_vote_signs_the_checkpoint_of_the_log_and_others_accept_it() {
     let effects = cores[0]
         .on(
             Input::VerifyVoteExtensions {
+                height: Height(2),
                 extensions: vec![(Address(1), ext.clone()), (Address(2), Bytes::new())],
             },
             NOW,
@@ -493,6 +577,7 @@ fn a_forged_checkpoint_signature_is_refused_and_reported() {
     let effects = cores[0]
         .on(
             Input::VerifyVoteExtensions {
+                height: Height(2),
                 extensions: vec![(Address(3), forged)],
             },
             NOW,
