@@ -17,4 +17,15 @@ done
 # Positive control: the node does pull tokio, axum and redb, so the check is not vacuous.
 control=$(cargo tree --locked -e normal -p bansos-node --prefix none | grep -cE '^(tokio|axum|redb) ' || true)
 if [ "$control" -lt 3 ]; then echo "FAIL: control check did not see tokio/axum/redb under bansos-node"; status=1; fi
+# The validator operators build (`cargo build --release -p bansos-node`) has no Byzantine test
+# code: the feature `byzantine` is switched on only by bansos-tests' dev-dependency. Positive
+# control: with the feature, the tree has it.
+byz='^arc-malachitebft-engine-byzantine '
+if cargo tree --locked -e normal -p bansos-node --prefix none | grep -qE "$byz"; then
+  echo "FAIL: bansos-node pulls arc-malachitebft-engine-byzantine without the feature"; status=1
+elif ! cargo tree --locked -e normal -p bansos-node --features byzantine --prefix none | grep -qE "$byz"; then
+  echo "FAIL: control check did not see arc-malachitebft-engine-byzantine with --features byzantine"; status=1
+else
+  echo "ok: bansos-node has no Byzantine test code unless built with --features byzantine"
+fi
 exit $status

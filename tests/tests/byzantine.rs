@@ -6,8 +6,10 @@
 //! 1. Malachite's proxy equivocates its votes (randomly, seeded) and its proposals, and drops
 //!    some of the proposals it receives; the application puts an invalid transaction in each
 //!    of its proposals and a forged signature in each of its checkpoint votes.
-//! 2. The proxy drops some of its votes and proposals; the application stamps its proposals
-//!    an hour ahead of the clock.
+//! 2. The proxy drops some of its votes and proposals, its precommits for a value are turned
+//!    nil at random and its nil prevotes would ignore its lock (amnesia; whether that fires
+//!    depends on the run, so only the nil precommits are checked); the application stamps its
+//!    proposals an hour ahead of the clock.
 //!
 //! In each phase the three honest validators keep committing (their height grows), the
 //! transactions offered are committed, and the misbehaviour shows: in the honest validators'
@@ -34,8 +36,10 @@ const EQUIVOCATE: &str = "\n[byzantine]\n\
 
 const SILENCE_AND_CLOCK: &str = "\n[byzantine]\n\
     seed = 42\n\
-    drop_votes = { mode = \"random\", probability = 0.5 }\n\
+    drop_votes = { mode = \"random\", probability = 0.3 }\n\
     drop_proposals = { mode = \"random\", probability = 0.5 }\n\
+    force_precommit_nil = { mode = \"random\", probability = 0.5 }\n\
+    ignore_locks = { mode = \"always\" }\n\
     [byzantine.app]\n\
     block_time_offset_s = 3600\n";
 
@@ -194,23 +198,30 @@ fn three_honest_validators_commit_one_log_beside_a_byzantine_one() {
         "BYZANTINE: Sending conflicting proposal",
         "BYZANTINE: Dropping vote",
         "BYZANTINE: Dropping proposal",
+        "BYZANTINE: Forcing a nil precommit",
     ] {
         assert!(bad_log.contains(what), "the Byzantine log lacks {what:?}");
     }
+    println!(
+        "amnesia overrides: {}",
+        bad_log.matches("BYZANTINE AMNESIA: Overriding").count()
+    );
     // Every honest validator refused its blocks for each reason and its forged checkpoint
-    // signatures, and no one else's. (Checkpoint votes of another size are refused from honest
-    // validators too: a precommit that arrives after this validator committed the height.)
+    // signatures, and nothing of anyone else (late honest precommits are checked against the
+    // checkpoint of their own height, so they are not refused).
     for name in &names[..3] {
         let log = node_log(&net, name);
         let bad_tx = lines_naming(&log, &["invalid block:", "transaction"], &address);
         let bad_time = lines_naming(&log, &["invalid block: block time"], &address);
+        let refused = lines_naming(&log, &["refused a checkpoint vote"], &address);
         let forged = lines_naming(
             &log,
             &["refused a checkpoint vote", "bad checkpoint signature"],
             &address,
         );
         println!(
-            "{name}: refused blocks {bad_tx} (transaction), {bad_time} (time); {forged} checkpoint votes"
+            "{name}: refused blocks {bad_tx} (transaction), {bad_time} (time); \
+             checkpoint votes {refused}, {forged} of them forged"
         );
         assert!(
             bad_tx > 0 && bad_time > 0 && forged > 0,

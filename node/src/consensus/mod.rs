@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use self::codec::WireCodec;
 use self::ctx::{Address, BansosContext};
-use self::signing::{ConsensusSigner, ConsensusVerifier};
+use self::signing::ConsensusSigner;
 
 /// The engine configuration Malachite asks for.
 #[derive(Clone, Debug)]
@@ -147,13 +147,15 @@ pub async fn start(
         join.address.to_string(),
         proof_bytes,
     );
+    let (signer, verifier) =
+        byzantine::signer_and_verifier(join.byzantine.as_ref(), &ctx, join.address, join.seed);
     let builder = EngineBuilder::new(ctx.clone(), config)
         .with_default_wal(WalContext::new(join.wal, WireCodec))
         .with_default_sync(SyncContext::new(WireCodec))
         .with_default_consensus(ConsensusContext::new_validator(
             join.address,
-            Box::new(ConsensusVerifier::new(ctx.clone())),
-            Box::new(signer),
+            verifier,
+            signer,
         ))
         .with_default_request(RequestContext::new(100));
     let built = match join.byzantine {
