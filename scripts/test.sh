@@ -38,7 +38,9 @@ cargo build --workspace --all-targets --profile test --locked
 
 # Every fuzz target must build (running them is described in docs/FUZZING.md). The fuzz crate is
 # a workspace of its own (libFuzzer); it builds at the lowest priority while the tests run,
-# which mostly wait on validators, and is waited for at the end.
+# which mostly wait on validators, and is waited for at the end. With the node's targets it
+# compiles the node's dependency tree again (dev profile, ~5 min of CPU cold), so it usually
+# outlasts the tests.
 mkdir -p target
 fuzz_log=target/fuzz-build.log
 (env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS nice -n 19 \

@@ -1,4 +1,5 @@
-//! Writes seed corpora for every fuzz target from the golden vectors:
+//! Writes seed corpora for every fuzz target from the golden vectors (and, for the node's
+//! targets, from its example consensus messages and test validators):
 //!
 //! ```text
 //! cargo run --manifest-path fuzz/Cargo.toml --example seed_corpus
@@ -12,7 +13,9 @@ use std::path::Path;
 fn main() {
     let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let vectors = fuzz_dir.join("../testdata/vectors");
-    for (target, seeds) in bansos_fuzz::seeds(&vectors) {
+    let mut all = bansos_fuzz::seeds(&vectors);
+    all.extend(bansos_fuzz::node::seeds(&vectors));
+    for (target, seeds) in all {
         let dir = fuzz_dir.join("corpus").join(target);
         std::fs::create_dir_all(&dir).expect("create the corpus directory");
         for (n, seed) in seeds.iter().enumerate() {

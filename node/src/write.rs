@@ -601,36 +601,4 @@ mod tests {
         assert!(split_batch(&big).unwrap_err().contains("more than"));
         assert_eq!(split_batch(&[]).unwrap().len(), 0);
     }
-
-    proptest::proptest! {
-        /// Any body: splitting never panics, and what splits joins back to exactly the body.
-        #[test]
-        fn any_body_splits_or_is_refused(
-            body in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
-        ) {
-            if let Ok(items) = split_batch(&body) {
-                proptest::prop_assert_eq!(join_batch(&items), body);
-            }
-        }
-
-        /// Any list of small items joins and splits back; a cut of the joined body short of its
-        /// end is refused, or, at an item boundary, is a shorter batch of whole items.
-        #[test]
-        fn batches_round_trip_and_cuts_are_refused(
-            items in proptest::collection::vec(
-                proptest::collection::vec(proptest::num::u8::ANY, 0..64), 1..20),
-            cut in proptest::num::usize::ANY,
-        ) {
-            let body = join_batch(&items);
-            let back = split_batch(&body).unwrap();
-            proptest::prop_assert_eq!(back, items.iter().map(Vec::as_slice).collect::<Vec<_>>());
-            let n = cut % body.len();
-            let short = split_batch(&body[..n]);
-            // A cut at an item boundary is a shorter valid batch; anywhere else it is refused.
-            if let Ok(fewer) = short {
-                proptest::prop_assert!(fewer.len() < items.len());
-                proptest::prop_assert_eq!(join_batch(&fewer), body[..n].to_vec());
-            }
-        }
-    }
 }

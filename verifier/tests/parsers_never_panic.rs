@@ -1,9 +1,9 @@
-//! The fuzz properties (`fuzz/src/lib.rs`, docs/FUZZING.md) under proptest, so they run in
+//! The fuzz properties (`fuzz/src/verifier.rs`, docs/FUZZING.md) under proptest, so they run in
 //! ordinary CI without libFuzzer: random bytes, random text shaped like each format, valid
 //! values built at random, and random mutations of the golden vectors are fed to every parser of
 //! untrusted bytes, with the same no-panic and round-trip assertions as the fuzz targets.
 
-#[path = "../../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/verifier.rs"]
 mod properties;
 
 use std::path::PathBuf;

@@ -694,131 +694,12 @@ mod tests {
     use std::fmt::Debug;
 
     use malachitebft_app_channel::app::types::Keypair;
-    use malachitebft_app_channel::app::types::core::{Value as _, VoteExtensionScope};
-    use malachitebft_signing_ed25519::PrivateKey;
 
     use super::*;
-    use crate::consensus::ctx::{
-        body_hash, extension_sign_bytes, parts_sign_bytes, proposal_sign_bytes, vote_sign_bytes,
+    use crate::consensus::testkit::wire::{
+        extended_certificate, parts, peer_id, polka_certificate, proposal, proposed_value,
+        response, round_certificate, stream_id, validator_proof, vote, votes,
     };
-
-    fn ctx() -> Ctx {
-        Ctx {
-            network_id: [7; 32],
-        }
-    }
-
-    fn key(validator: u16) -> PrivateKey {
-        PrivateKey::from([(validator % 251) as u8 + 1; 32])
-    }
-
-    fn txs() -> Vec<Bytes> {
-        vec![
-            Bytes::from_static(b"claim 17"),
-            Bytes::new(),
-            Bytes::from(vec![0xAB; 300]),
-        ]
-    }
-
-    fn header() -> BlockHeader {
-        BlockHeader {
-            height: 5,
-            time: 1_700_000_000,
-            tx_count: 3,
-            body_hash: body_hash(&txs()),
-        }
-    }
-
-    fn id() -> ValueId {
-        header().id()
-    }
-
-    /// A signed vote at height 5, round 1; precommits for a value carry an extension if `ext`.
-    fn vote(
-        vote_type: VoteType,
-        value: NilOrVal<ValueId>,
-        validator: u16,
-        ext: bool,
-    ) -> SignedVote<Ctx> {
-        let mut v = Vote {
-            vote_type,
-            height: Height(5),
-            round: Round::new(1),
-            value,
-            validator: Address(validator),
-            extension: None,
-        };
-        let k = key(validator);
-        let signature = k.sign(&vote_sign_bytes(&ctx(), &v));
-        if let (true, NilOrVal::Val(id)) = (ext, value) {
-            let scope = VoteExtensionScope::new(v.height, v.round, id, v.validator);
-            let message = Bytes::from(format!("checkpoint signature of member {validator}"));
-            let s = k.sign(&extension_sign_bytes(&ctx(), &scope, &message));
-            v.extension = Some(SignedMessage::new(message, s));
-        }
-        SignedMessage::new(v, signature)
-    }
-
-    fn votes() -> Vec<SignedVote<Ctx>> {
-        vec![
-            vote(VoteType::Prevote, NilOrVal::Nil, 0, false),
-            vote(VoteType::Prevote, NilOrVal::Val(id()), 1, false),
-            vote(VoteType::Precommit, NilOrVal::Nil, 2, false),
-            vote(VoteType::Precommit, NilOrVal::Val(id()), 3, false),
-            vote(VoteType::Precommit, NilOrVal::Val(id()), 65535, true),
-        ]
-    }
-
-    fn proposal(pol_round: Round) -> SignedProposal<Ctx> {
-        let p = Proposal {
-            height: Height(5),
-            round: Round::new(2),
-            value: header(),
-            pol_round,
-            proposer: Address(1),
-        };
-        let signature = key(1).sign(&proposal_sign_bytes(&ctx(), &p));
-        SignedMessage::new(p, signature)
-    }
-
-    fn parts() -> Vec<ProposalPart> {
-        let fin = key(1).sign(&parts_sign_bytes(
-            &ctx(),
-            Height(5),
-            Round::new(2),
-            Round::Nil,
-            Address(1),
-            &id(),
-        ));
-        vec![
-            ProposalPart::Init {
-                height: Height(5),
-                round: Round::new(2),
-                pol_round: Round::Nil,
-                proposer: Address(1),
-                header: header(),
-            },
-            ProposalPart::Data { txs: txs() },
-            ProposalPart::Data { txs: vec![] },
-            ProposalPart::Fin {
-                signature: fin.to_bytes(),
-            },
-        ]
-    }
-
-    fn extended_certificate(n_signatures: u16) -> ExtendedCommitCertificate<Ctx> {
-        let precommits = (0..n_signatures)
-            .map(|i| vote(VoteType::Precommit, NilOrVal::Val(id()), i, i % 2 == 0))
-            .collect();
-        let c = ExtendedCommitCertificate::from_votes(Height(5), Round::new(1), id(), precommits);
-        assert_eq!(c.commit_signatures.len(), usize::from(n_signatures));
-        c
-    }
-
-    fn peer_id() -> PeerId {
-        let libp2p_id = Keypair::generate_ed25519().public().to_peer_id();
-        PeerId::from_bytes(&libp2p_id.to_bytes()).unwrap()
-    }
 
     fn decode_as<T>(bytes: Bytes) -> Result<T, CodecError>
     where
@@ -898,17 +779,16 @@ mod tests {
 
     #[test]
     fn parts_and_stream_messages_round_trip() {
-        let stream_id = StreamId::new(Bytes::from_static(&[0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 2]));
         for (i, part) in parts().into_iter().enumerate() {
             check(&part);
             check(&StreamMessage::new(
-                stream_id.clone(),
+                stream_id(),
                 i as u64,
                 StreamContent::Data(part),
             ));
         }
         check(&StreamMessage::<ProposalPart>::new(
-            stream_id,
+            stream_id(),
             4,
             StreamContent::Fin,
         ));
@@ -916,33 +796,12 @@ mod tests {
 
     #[test]
     fn certificates_round_trip() {
-        let polka = PolkaCertificate {
-            height: Height(5),
-            round: Round::new(1),
-            value_id: id(),
-            polka_signatures: votes()
-                .iter()
-                .map(|v| PolkaSignature::new(v.validator, v.signature))
-                .collect(),
-        };
-        check(&polka);
-        check(&LivenessMsg::PolkaCertificate(polka));
+        check(&polka_certificate());
+        check(&LivenessMsg::PolkaCertificate(polka_certificate()));
         for cert_type in [RoundCertificateType::Skip, RoundCertificateType::Precommit] {
-            let round = RoundCertificate {
-                height: Height(5),
-                round: Round::new(1),
+            check(&LivenessMsg::SkipRoundCertificate(round_certificate(
                 cert_type,
-                round_signatures: votes()
-                    .iter()
-                    .map(|v| RoundSignature {
-                        vote_type: v.vote_type,
-                        value_id: v.value,
-                        address: v.validator,
-                        signature: v.signature,
-                    })
-                    .collect(),
-            };
-            check(&LivenessMsg::SkipRoundCertificate(round));
+            )));
         }
         for n in [0, 1, 4] {
             let c = extended_certificate(n);
@@ -966,7 +825,7 @@ mod tests {
     #[test]
     fn sync_messages_round_trip() {
         check(&Status::<Ctx> {
-            peer_id: peer_id(),
+            peer_id: peer_id(1),
             tip_height: Height(1_000),
             history_min_height: Height(1),
         });
@@ -977,16 +836,7 @@ mod tests {
             Height(6),
             vec![],
         )));
-        let response = Response::ValueResponse(ValueResponse::new(
-            Height(5),
-            vec![
-                RawDecidedValue::new(
-                    Bytes::from(header().encode().to_vec()),
-                    extended_certificate(4),
-                ),
-                RawDecidedValue::new(Bytes::new(), extended_certificate(3)),
-            ],
-        ));
+        let response = response();
         check(&response);
         let len = WireCodec.encoded_len(&response).unwrap();
         assert_eq!(len, WireCodec.encode(&response).unwrap().len());
@@ -995,20 +845,13 @@ mod tests {
     #[test]
     fn wal_entries_and_validator_proof_round_trip() {
         for validity in [Validity::Valid, Validity::Invalid] {
-            check(&ProposedValue::<Ctx> {
-                height: Height(5),
-                round: Round::new(3),
-                valid_round: Round::Nil,
-                proposer: Address(2),
-                value: header(),
-                validity,
-            });
+            check(&proposed_value(validity));
         }
-        let k = key(2);
-        let public_key = k.public_key().as_bytes().to_vec();
-        let peer = peer_id().to_bytes();
-        let signature = k.sign(&ValidatorProof::<Ctx>::signing_bytes(&public_key, &peer));
-        check(&ValidatorProof::<Ctx>::new(public_key, peer, signature));
+        // A random peer id (the others are derived from fixed bytes).
+        let libp2p_id = Keypair::generate_ed25519().public().to_peer_id();
+        check(&validator_proof(
+            &PeerId::from_bytes(&libp2p_id.to_bytes()).unwrap(),
+        ));
     }
 
     /// Pins the format: a WAL written by this release must decode in the next.
@@ -1106,89 +949,6 @@ mod tests {
         b.extend_from_slice(&[0; 16]);
         let err = decode_as::<Status<Ctx>>(Bytes::from(b)).unwrap_err();
         assert!(matches!(err, CodecError::PeerId(_)), "{err}");
-    }
-
-    /// Every message of the round-trip tests above, encoded: seeds for the property test.
-    fn seed_encodings() -> Vec<Vec<u8>> {
-        let mut seeds: Vec<Bytes> = votes()
-            .into_iter()
-            .map(|v| WireCodec.encode(&SignedConsensusMsg::Vote(v)).unwrap())
-            .collect();
-        seeds.push(
-            WireCodec
-                .encode(&SignedConsensusMsg::Proposal(proposal(Round::new(0))))
-                .unwrap(),
-        );
-        seeds.extend(parts().iter().map(|p| WireCodec.encode(p).unwrap()));
-        seeds.push(encode_extended_certificate(&extended_certificate(4)).into());
-        seeds.into_iter().map(|b| b.to_vec()).collect()
-    }
-
-    /// Decodes `bytes` as every message type: none may panic, and what decodes must encode
-    /// again to bytes that decode to the same message (the format need not be canonical, but
-    /// it must be stable: a WAL entry re-written is read back the same).
-    fn decode_every_type(bytes: &[u8]) {
-        fn stable<T>(bytes: &[u8])
-        where
-            WireCodec: Codec<T, Error = CodecError>,
-            T: PartialEq + Debug,
-        {
-            if let Ok(v) = decode_as::<T>(Bytes::copy_from_slice(bytes)) {
-                let again = <WireCodec as Codec<T>>::encode(&WireCodec, &v).unwrap();
-                assert_eq!(decode_as::<T>(again).unwrap(), v);
-            }
-        }
-        stable::<ProposalPart>(bytes);
-        stable::<SignedConsensusMsg<Ctx>>(bytes);
-        stable::<LivenessMsg<Ctx>>(bytes);
-        stable::<StreamMessage<ProposalPart>>(bytes);
-        stable::<ValidatorProof<Ctx>>(bytes);
-        stable::<Status<Ctx>>(bytes);
-        stable::<Request<Ctx>>(bytes);
-        stable::<Response<Ctx>>(bytes);
-        stable::<ProposedValue<Ctx>>(bytes);
-        stable::<PolkaCertificate<Ctx>>(bytes);
-        if let Ok(c) = decode_extended_certificate(bytes) {
-            assert_eq!(
-                decode_extended_certificate(&encode_extended_certificate(&c)),
-                Ok(c)
-            );
-        }
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
-
-        /// Arbitrary bytes, with the version byte most of the time so the decoders get past it.
-        #[test]
-        fn arbitrary_bytes_never_panic(
-            versioned in proptest::bool::weighted(0.9),
-            body in proptest::collection::vec(proptest::num::u8::ANY, 0..512),
-        ) {
-            let mut bytes = if versioned { vec![CONSENSUS_FORMAT] } else { Vec::new() };
-            bytes.extend(body);
-            decode_every_type(&bytes);
-        }
-
-        /// Real messages with a few bytes changed, cut short or extended.
-        #[test]
-        fn mutated_messages_never_panic(
-            seed in proptest::sample::select(seed_encodings()),
-            edits in proptest::collection::vec((proptest::num::usize::ANY, proptest::num::u8::ANY), 1..6),
-            cut in proptest::option::of(proptest::num::usize::ANY),
-            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..8),
-        ) {
-            let mut bytes = seed;
-            for (at, value) in edits {
-                let i = at % bytes.len();
-                bytes[i] = value;
-            }
-            if let Some(c) = cut {
-                bytes.truncate(c % (bytes.len() + 1));
-            }
-            bytes.extend(tail);
-            decode_every_type(&bytes);
-        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Networks of validators with keys derived from their index, for the core's unit tests and
-//! the simulator (`bansos-sim`). **Test keys only**: every private key here is public
-//! knowledge; nothing outside tests may use this module.
+//! the simulator (`bansos-sim`), and example messages of every kind the consensus codec reads
+//! ([`wire`]), for its tests and fuzz targets. **Test keys only**: every private key here is
+//! public knowledge; nothing outside tests may use this module.
 
 use bansos_genesis::{ConsensusTimeouts, Genesis, Member, Network, Role};
 use bansos_ledger::Ledger;
@@ -14,6 +15,8 @@ use ed25519_dalek::SigningKey;
 
 use super::core::{BlockPolicy, Core};
 use super::ctx::{Address, BansosContext};
+
+pub mod wire;
 
 /// A network of `n` validators (power 1 each) whose keys anyone can derive.
 #[derive(Clone, Debug)]
