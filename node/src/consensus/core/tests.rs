@@ -83,6 +83,24 @@ fn proposer(n: &TestNetwork, height: u64, round: u32) -> usize {
         .0 as usize
 }
 
+/// Feeds `Decided` for (height, value) with these extensions; the effects.
+fn decide(
+    core: &mut Core<MemoryStore>,
+    height: u64,
+    value: &BlockHeader,
+    extensions: VoteExtensions<BansosContext>,
+) -> Vec<Effect> {
+    core.on(
+        Input::Decided {
+            certificate: certificate(height, value),
+            extensions,
+        },
+        NOW,
+        &none,
+    )
+    .unwrap()
+}
+
 /// Validator `i` proposes `txs` at (height, round): its value and its parts.
 fn propose(
     core: &mut Core<MemoryStore>,
@@ -196,16 +214,7 @@ fn four_at_height_2(n: &TestNetwork, txs: Vec<Bytes>) -> Vec<Core<MemoryStore>> 
     }
     let exts: Vec<_> = cores.iter_mut().map(extension).enumerate().collect();
     for c in &mut cores {
-        let effects = c
-            .on(
-                Input::Decided {
-                    certificate: certificate(1, &value),
-                    extensions: extensions(exts.clone()),
-                },
-                NOW,
-                &none,
-            )
-            .unwrap();
+        let effects = decide(c, 1, &value, extensions(exts.clone()));
         assert!(matches!(replies(&effects)[..], [Reply::Committed]));
     }
     cores
@@ -659,16 +668,7 @@ fn decided_commits_with_the_quorum_signed_checkpoint_and_reports_it() {
         (q, extension(&mut cores[q])),
         ((p + 2) % 4, Bytes::from_static(b"junk")),
     ];
-    let effects = cores[q]
-        .on(
-            Input::Decided {
-                certificate: certificate(1, &value),
-                extensions: extensions(exts),
-            },
-            NOW,
-            &none,
-        )
-        .unwrap();
+    let effects = decide(&mut cores[q], 1, &value, extensions(exts));
     let committed = committed_block(&effects);
     assert_eq!(committed.height, Height(1));
     assert_eq!(committed.accepted.len(), 2);
@@ -691,16 +691,7 @@ fn decided_commits_with_the_quorum_signed_checkpoint_and_reports_it() {
             }
         }
         let exts: Vec<_> = all.iter_mut().map(extension).enumerate().collect();
-        let effects = all[0]
-            .on(
-                Input::Decided {
-                    certificate: certificate(2, &v2),
-                    extensions: extensions(exts),
-                },
-                NOW,
-                &none,
-            )
-            .unwrap();
+        let effects = decide(&mut all[0], 2, &v2, extensions(exts));
         let c = committed_block(&effects);
         let (note, size) = c.checkpoint.expect("a quorum-signed checkpoint");
         assert_eq!(size, TreeSize(2));
@@ -849,30 +840,12 @@ fn defect_a_synced_block_is_not_stored_before_it_is_decided() {
     );
     // The decided block is another: the synced one is never committed.
     let decided = deliver(&mut cores[q], peer(p as u8), &ps).expect("the real proposal");
-    cores[q]
-        .on(
-            Input::Decided {
-                certificate: certificate(2, &decided.value),
-                extensions: extensions(vec![]),
-            },
-            NOW,
-            &none,
-        )
-        .unwrap();
+    decide(&mut cores[q], 2, &decided.value, extensions(vec![]));
     assert_eq!(cores[q].ledger().root(), {
         let mut reference = four_at_height_2(&n, vec![n.tx(1)]);
         let r = (p + 2) % 4;
         deliver(&mut reference[r], peer(p as u8), &ps).unwrap();
-        reference[r]
-            .on(
-                Input::Decided {
-                    certificate: certificate(2, &decided.value),
-                    extensions: extensions(vec![]),
-                },
-                NOW,
-                &none,
-            )
-            .unwrap();
+        decide(&mut reference[r], 2, &decided.value, extensions(vec![]));
         reference[r].ledger().root()
     });
 }
@@ -964,15 +937,7 @@ fn defect_far_future_blocks_do_not_push_out_the_next_heights_proposal() {
     let p1 = proposer(&n, 1, 0);
     let (v1, ps1) = propose(&mut cores[p1], 1, 0, vec![]);
     deliver(&mut c, peer(p1 as u8), &ps1).expect("height 1's proposal");
-    c.on(
-        Input::Decided {
-            certificate: certificate(1, &v1),
-            extensions: extensions(vec![]),
-        },
-        NOW,
-        &none,
-    )
-    .unwrap();
+    decide(&mut c, 1, &v1, extensions(vec![]));
     let effects = c
         .on(
             Input::StartedRound {
