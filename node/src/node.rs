@@ -205,7 +205,12 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 .with_context(|| format!("member {}'s p2p address", m.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (channels, engine, ctx) = crate::consensus::start(crate::consensus::Join {
+    let crate::consensus::Started {
+        channels,
+        engine,
+        ctx,
+        network: engine_network,
+    } = crate::consensus::start(crate::consensus::Join {
         moniker: member.name.clone(),
         address: Address(member.id.0),
         seed: key.signing_key().to_bytes(),
@@ -224,6 +229,13 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         policy.min_interval = Duration::from_millis(ms);
     }
     let core = Core::new(ctx, Address(member.id.0), key, ledger, policy)?;
+    if let Some(network) = engine_network {
+        tokio::spawn(crate::consensus::liveness::republish(
+            channels.events.subscribe(),
+            network,
+            Address(member.id.0),
+        ));
+    }
     let app = App::new(core, live.clone(), published.clone(), faults);
     let net_requests = channels.net_requests.clone();
     // The application loop runs on its own thread: its storage writes and block checks must

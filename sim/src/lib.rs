@@ -73,9 +73,12 @@ pub struct Config {
     /// The injected bug, if any.
     pub bug: Option<Bug>,
     /// Check the progress invariant (on by default). Off, a run stops when the bound has
-    /// passed after the heal and reports only safety violations: see docs/RELIABILITY.md for
-    /// the progress gap with Byzantine validators this exists for.
+    /// passed after the heal and reports only safety violations (to hunt safety bugs alone).
     pub check_progress: bool,
+    /// Each validator sends its precommits of earlier rounds again when its engine rebroadcasts,
+    /// as the node's shell does (`consensus::liveness`; on by default). Off, the validators
+    /// rebroadcast as Malachite 0.8.2 alone does, which can stall a height (docs/RELIABILITY.md).
+    pub republish_precommits: bool,
     /// Print every step as it happens (`--trace`), not only the last ones before a violation.
     pub full_trace: bool,
 }
@@ -118,6 +121,7 @@ impl Default for Config {
             progress_bound_ms: 60_000,
             bug: None,
             check_progress: true,
+            republish_precommits: true,
             full_trace: false,
         }
     }
@@ -169,6 +173,8 @@ pub struct Stats {
     pub replays: u64,
     /// Write-ahead-log entries replayed after restarts.
     pub wal_replayed: u64,
+    /// Precommits of earlier rounds sent again.
+    pub republished: u64,
 }
 
 /// Runs one seed.

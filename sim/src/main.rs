@@ -42,10 +42,13 @@ struct Args {
     /// commit-without-quorum, forget-wal.
     #[arg(long, value_name = "NAME")]
     inject_bug: Option<String>,
-    /// Do not check the progress invariant, only safety (docs/RELIABILITY.md says why this
-    /// exists: a known progress gap with Byzantine validators).
+    /// Do not check the progress invariant, only safety.
     #[arg(long)]
     no_progress: bool,
+    /// Validators do not send their precommits of earlier rounds again (the node's shell does):
+    /// Malachite 0.8.2's own rebroadcast only, which can stall a height (docs/RELIABILITY.md).
+    #[arg(long)]
+    no_republish: bool,
     /// Print every step of each seed (use with --seed).
     #[arg(long)]
     trace: bool,
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         progress_bound_ms: args.progress_bound_ms,
         bug,
         check_progress: !args.no_progress,
+        republish_precommits: !args.no_republish,
         full_trace: args.trace,
     };
     if let Err(e) = config.check() {
@@ -110,7 +114,7 @@ fn main() -> ExitCode {
             println!(
                 "seed={seed} steps={} sim_ms={} height={} log_size={} max_round={} crashes={} \
                  partitions={} invalid_proposals={} refused_checkpoint_votes={} synced={} \
-                 equivocations={} replays={} trace={:016x}",
+                 equivocations={} replays={} republished={} trace={:016x}",
                 o.steps,
                 o.sim_ms,
                 o.min_height,
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
                 o.stats.synced,
                 o.stats.equivocations,
                 o.stats.replays,
+                o.stats.republished,
                 o.trace_hash
             );
         }

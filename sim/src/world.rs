@@ -19,6 +19,7 @@ use bansos_node::consensus::core::{Core, Effect, Faults, Input, Reply};
 use bansos_node::consensus::ctx::{
     Address, BansosContext, Height, Proposal, ProposalPart, ValidatorSet, ValueId, Vote,
 };
+use bansos_node::consensus::liveness::OwnPrecommits;
 use bansos_node::consensus::signing::{ConsensusSigner, ConsensusVerifier};
 use bansos_node::consensus::testkit::TestNetwork;
 use bansos_verifier::hash::Hash;
@@ -190,6 +191,8 @@ struct Live {
     generation: u64,
     /// Proposal being built: (height, round, earliest, deadline) in simulated ms.
     collecting: Option<(Height, Round, u64, u64)>,
+    /// Its precommits of earlier rounds, sent again when the engine rebroadcasts (the shell's).
+    precommits: OwnPrecommits,
 }
 
 /// One validator.
@@ -755,6 +758,7 @@ impl World {
             timers: Vec::new(),
             generation: 0,
             collecting: None,
+            precommits: OwnPrecommits::new(n.address),
         });
         let replay = if n.wal_height == start {
             n.wal.clone()
@@ -872,6 +876,7 @@ impl World {
                 timers,
                 generation,
                 collecting,
+                precommits,
             } = &mut live;
             let mut io = Io {
                 node: &mut node,
@@ -879,6 +884,7 @@ impl World {
                 timers,
                 generation,
                 collecting,
+                precommits,
             };
             let round = state.round().as_u32().unwrap_or(0);
             self.stats.max_round = self.stats.max_round.max(round);
@@ -904,6 +910,7 @@ impl World {
                 timers,
                 generation,
                 collecting,
+                precommits,
                 ..
             } = &mut live;
             let mut io = Io {
@@ -912,6 +919,7 @@ impl World {
                 timers,
                 generation,
                 collecting,
+                precommits,
             };
             reply = self.ask(&mut io, input);
             node.live = Some(live);
@@ -1175,6 +1183,7 @@ struct Io<'a> {
     timers: &'a mut Vec<(Timeout, u64)>,
     generation: &'a mut u64,
     collecting: &'a mut Option<(Height, Round, u64, u64)>,
+    precommits: &'a mut OwnPrecommits,
 }
 
 impl World {
@@ -1210,6 +1219,7 @@ impl World {
             }
             CEffect::StartRound(h, round, proposer, _role, r) => {
                 io.node.wal_flushed = io.node.wal.len();
+                io.precommits.started_round(h, round);
                 self.note(format!(
                     "v{i} starts h{} r{round} (proposer v{})",
                     h.0, proposer.0
@@ -1239,16 +1249,19 @@ impl World {
             CEffect::PublishLivenessMsg(msg, r) => {
                 if let LivenessMsg::Vote(v) = &msg {
                     self.record_vote(i, v);
+                    self.republish_precommits(io);
                 }
                 self.broadcast(i, Msg::Liveness(msg));
                 r.resume_with(())
             }
             CEffect::RepublishVote(v, r) => {
                 self.record_vote(i, &v);
+                self.republish_precommits(io);
                 self.broadcast(i, Msg::Liveness(LivenessMsg::Vote(v)));
                 r.resume_with(())
             }
             CEffect::RepublishRoundCertificate(c, r) => {
+                self.republish_precommits(io);
                 self.broadcast(i, Msg::Liveness(LivenessMsg::SkipRoundCertificate(c)));
                 r.resume_with(())
             }
@@ -1483,6 +1496,19 @@ impl World {
         })
     }
 
+    /// What the node's shell does when the engine rebroadcasts (`consensus::liveness`): its
+    /// precommits of earlier rounds of the height go out again.
+    fn republish_precommits(&mut self, io: &mut Io<'_>) {
+        if !self.config.republish_precommits {
+            return;
+        }
+        let now = self.local_ms(io.node);
+        for v in io.precommits.rebroadcast(now) {
+            self.stats.republished += 1;
+            self.broadcast(io.node.index, Msg::Liveness(LivenessMsg::Vote(v)));
+        }
+    }
+
     fn record_vote(&mut self, i: usize, v: &SignedVote<Ctx>) {
         let m = &v.message;
         if m.validator.0 as usize != i {
@@ -1507,6 +1533,9 @@ impl World {
     /// does so.
     fn publish_consensus(&mut self, io: &mut Io<'_>, msg: SignedConsensusMsg<Ctx>) {
         let i = io.node.index;
+        if let SignedConsensusMsg::Vote(v) = &msg {
+            io.precommits.published(v);
+        }
         let Some(b) = io.node.byzantine.clone() else {
             if let SignedConsensusMsg::Vote(v) = &msg {
                 self.record_vote(i, v);

@@ -981,6 +981,11 @@ where
     /// Whether a block for the current height is valid (see [`Core::validate`]); the rules'
     /// result is kept for the commit. `live` is the time to compare the block's with, for a
     /// proposal being voted on now (none for a stored one, already checked before a crash).
+    ///
+    /// A verdict of the rules is final for the height, and so is Valid; a block refused only for
+    /// its time is judged again when it comes back (restreamed in a later round, its time is no
+    /// longer checked against this validator's clock): a clock that was off when the block first
+    /// arrived must not make the value the others are locked on invalid here for good.
     fn check(
         &mut self,
         b: &StoredBlock,
@@ -992,15 +997,14 @@ where
         if let Some((v, _)) = self.checked.get(&id) {
             return *v;
         }
-        let (validity, executed) = match self.validate(b, live, admitted) {
+        if let Err(why) = self.timely(b, live) {
+            Self::refused(b, why, out);
+            return Validity::Invalid;
+        }
+        let (validity, executed) = match self.validate(b, None, admitted) {
             Ok(ex) => (Validity::Valid, Some(ex)),
             Err(why) => {
-                tracing::warn!(height = b.header.height, proposer = %b.proposer, "invalid block: {why}");
-                out.push(Effect::InvalidProposal {
-                    height: Height(b.header.height),
-                    proposer: b.proposer,
-                    why,
-                });
+                Self::refused(b, why, out);
                 (Validity::Invalid, None)
             }
         };
@@ -1008,9 +1012,39 @@ where
         validity
     }
 
+    fn refused(b: &StoredBlock, why: String, out: &mut Vec<Effect>) {
+        tracing::warn!(height = b.header.height, proposer = %b.proposer, "invalid block: {why}");
+        out.push(Effect::InvalidProposal {
+            height: Height(b.header.height),
+            proposer: b.proposer,
+            why,
+        });
+    }
+
+    /// For a live proposal (`live` is this validator's clock): a block is never from the
+    /// future, and it is from the past only if proposed in an earlier round and received now —
+    /// its time was checked by those who voted for it then, and a validator that missed it must
+    /// be able to vote for it later (it may be the polka's value others are locked on).
+    fn timely(&self, b: &StoredBlock, live: Option<u64>) -> Result<(), String> {
+        let Some(now_ms) = live else {
+            return Ok(());
+        };
+        let now = now_ms / 1000;
+        let drift = self.drift_s;
+        let fresh = round_u32(b.round) >= self.round;
+        if b.header.time > now + drift || (fresh && b.header.time + drift < now) {
+            return Err(format!(
+                "block time {} is more than {drift} s from this validator's clock ({now})",
+                b.header.time
+            ));
+        }
+        Ok(())
+    }
+
     /// A block is valid if it is for the next height, its time is not before the last block's
-    /// and (for a live proposal) within the drift bound of `now_ms`, and the ledger rules
-    /// accept it without any transaction an honest proposer would have refused at admission.
+    /// and (for a live proposal) within the drift bound of `now_ms` ([`Core::timely`]), and the
+    /// ledger rules accept it without any transaction an honest proposer would have refused at
+    /// admission.
     pub fn validate(
         &self,
         b: &StoredBlock,
@@ -1023,21 +1057,7 @@ where
         if b.header.time < self.last_time {
             return Err("block time before the previous block's".into());
         }
-        if let Some(now_ms) = live {
-            let now = now_ms / 1000;
-            let drift = self.drift_s;
-            // A block is never from the future. It is from the past only if proposed in an
-            // earlier round and received now: its time was checked by those who voted for it
-            // then, and a validator that missed it must be able to vote for it later (it may be
-            // the polka's value others are locked on); its time is still after the last block's.
-            let fresh = round_u32(b.round) >= self.round;
-            if b.header.time > now + drift || (fresh && b.header.time + drift < now) {
-                return Err(format!(
-                    "block time {} is more than {drift} s from this validator's clock ({now})",
-                    b.header.time
-                ));
-            }
-        }
+        self.timely(b, live)?;
         let executed = self.execute(b, admitted).map_err(|e| e.to_string())?;
         if let Some((_, r)) = executed
             .outcome

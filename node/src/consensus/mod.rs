@@ -11,6 +11,7 @@ pub mod byzantine;
 pub mod codec;
 pub mod core;
 pub mod ctx;
+pub mod liveness;
 pub mod signing;
 #[doc(hidden)]
 pub mod testkit;
@@ -23,12 +24,15 @@ use malachitebft_app_channel::app::config::NodeConfig;
 use malachitebft_app_channel::app::config::{
     ConsensusConfig, P2pConfig, ValuePayload, ValueSyncConfig,
 };
+use malachitebft_app_channel::app::engine::network::NetworkRef;
+use malachitebft_app_channel::app::metrics::SharedRegistry;
 use malachitebft_app_channel::app::net::Multiaddr;
 use malachitebft_app_channel::app::types::Keypair;
 use malachitebft_app_channel::app::types::codec::Codec as _;
+use malachitebft_app_channel::spawn::spawn_network_actor;
 use malachitebft_app_channel::{
-    Channels, ConsensusContext, EngineBuilder, EngineHandle, NetworkContext, NetworkIdentity,
-    RequestContext, Signer as _, SyncContext, WalContext,
+    Channels, ConsensusContext, EngineBuilder, EngineHandle, NetworkIdentity, RequestContext,
+    Signer as _, SyncContext, WalContext,
 };
 use sha2::{Digest, Sha256};
 
@@ -84,9 +88,10 @@ pub struct Join {
 
 /// Starts a Malachite engine for this validator. Protocol and topic names carry the network id,
 /// so nodes of another genesis cannot even exchange consensus or sync messages with this one.
-pub async fn start(
-    join: Join,
-) -> anyhow::Result<(Channels<BansosContext>, EngineHandle, BansosContext)> {
+/// Besides the engine's channels and handle, it returns its network actor for
+/// [`liveness::republish`] (none for a Byzantine test validator, whose network is Malachite's
+/// proxy).
+pub async fn start(join: Join) -> anyhow::Result<Started> {
     let ctx = BansosContext {
         network_id: join.network_id,
     };
@@ -149,7 +154,7 @@ pub async fn start(
     );
     let (signer, verifier) =
         byzantine::signer_and_verifier(join.byzantine.as_ref(), &ctx, join.address, join.seed);
-    let builder = EngineBuilder::new(ctx.clone(), config)
+    let builder = EngineBuilder::new(ctx.clone(), config.clone())
         .with_default_wal(WalContext::new(join.wal, WireCodec))
         .with_default_sync(SyncContext::new(WireCodec))
         .with_default_consensus(ConsensusContext::new_validator(
@@ -158,17 +163,30 @@ pub async fn start(
             signer,
         ))
         .with_default_request(RequestContext::new(100));
-    let built = match join.byzantine {
+    let (built, network) = match join.byzantine {
         None => {
-            builder
-                .with_default_network(NetworkContext::new(identity, WireCodec))
+            // The engine's default network actor, spawned here so that the shell can publish
+            // on it too (liveness::republish).
+            let registry = SharedRegistry::global().with_moniker(config.moniker());
+            let (net_ref, tx_network) = spawn_network_actor(
+                identity,
+                config.consensus(),
+                config.value_sync(),
+                &registry,
+                WireCodec,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("starting the network: {e:?}"))?;
+            let built = builder
+                .with_custom_network(net_ref.clone(), tx_network)
                 .build()
-                .await
+                .await;
+            (built, Some(net_ref))
         }
         #[cfg(feature = "byzantine")]
         Some(b) => {
             tracing::warn!(proxy = ?b.proxy, "BYZANTINE: Malachite's proxy alters this validator's consensus messages (test only)");
-            builder
+            let built = builder
                 .with_byzantine_network(malachitebft_app_channel::ByzantineContext {
                     identity,
                     codec: WireCodec,
@@ -182,14 +200,32 @@ pub async fn start(
                 .await
                 .map_err(|e| anyhow::anyhow!("starting Malachite's Byzantine proxy: {e:?}"))?
                 .build()
-                .await
+                .await;
+            (built, None)
         }
         #[cfg(not(feature = "byzantine"))]
         Some(b) => match b {},
     };
-    let (channels, handle) =
+    let (channels, engine) =
         built.map_err(|e| anyhow::anyhow!("starting the consensus engine: {e:?}"))?;
-    Ok((channels, handle, ctx))
+    Ok(Started {
+        channels,
+        engine,
+        ctx,
+        network,
+    })
+}
+
+/// A started engine.
+pub struct Started {
+    /// The application's channels.
+    pub channels: Channels<BansosContext>,
+    /// The engine's actors.
+    pub engine: EngineHandle,
+    /// The context it runs.
+    pub ctx: BansosContext,
+    /// Its network actor (none behind Malachite's Byzantine proxy).
+    pub network: Option<NetworkRef<BansosContext>>,
 }
 
 fn bytesize_mib(n: u64) -> bytesize::ByteSize {

@@ -147,6 +147,16 @@ fn deliver(
     from: PeerId,
     parts: &[StreamMessage<ProposalPart>],
 ) -> Option<ProposedValue<BansosContext>> {
+    deliver_at(core, from, parts, NOW)
+}
+
+/// [`deliver`] with this validator's clock at `now`.
+fn deliver_at(
+    core: &mut Core<MemoryStore>,
+    from: PeerId,
+    parts: &[StreamMessage<ProposalPart>],
+    now: u64,
+) -> Option<ProposedValue<BansosContext>> {
     let mut value = None;
     for p in parts {
         let effects = core
@@ -155,7 +165,7 @@ fn deliver(
                     from,
                     part: p.clone(),
                 },
-                NOW,
+                now,
                 &none,
             )
             .unwrap();
@@ -445,6 +455,53 @@ fn defect_a_value_of_an_earlier_round_is_not_refused_for_its_age() {
         deliver(&mut c, peer(1), &ps).expect("a value").validity,
         Validity::Invalid
     );
+}
+
+/// Found by the simulator (seed 22, one Byzantine of four): an honest validator whose clock was
+/// off when a proposal first arrived refused it for its time, and kept that verdict for the
+/// height. The value got a polka from the others, who locked on it and proposed it again in
+/// every later round; this validator prevoted nil each time, the Byzantine one's precommits did
+/// not count, and the height never decided.
+#[test]
+fn defect_a_value_refused_for_its_time_is_judged_again_in_a_later_round() {
+    let n = net();
+    let p = proposer(&n, 1, 0);
+    let mut pc = n.core(p, MemoryStore::new());
+    let (value, ps) = propose(&mut pc, 1, 0, vec![n.tx(1)]);
+    let mut c = n.core((p + 1) % 4, MemoryStore::new());
+    let start = |c: &mut Core<MemoryStore>, round: u32, now: u64| {
+        c.on(
+            Input::StartedRound {
+                height: Height(1),
+                round: Round::new(round),
+            },
+            now,
+            &none,
+        )
+        .unwrap()
+    };
+    // Its clock 10 s ahead (bound 5 s): refused in its round.
+    let ahead = NOW + 10_000;
+    start(&mut c, 0, ahead);
+    let v = deliver_at(&mut c, peer(1), &ps, ahead).expect("a value");
+    assert_eq!(v.validity, Validity::Invalid, "too old for this clock");
+    // Restreamed in round 2, the value is judged again: valid.
+    start(&mut c, 2, ahead);
+    let again = pc
+        .on(
+            Input::RestreamProposal {
+                height: Height(1),
+                round: Round::new(2),
+                value_id: value.id(),
+            },
+            NOW,
+            &none,
+        )
+        .unwrap();
+    let v = deliver_at(&mut c, peer(1), &parts(&again), ahead).expect("a value");
+    assert_eq!(v.validity, Validity::Valid);
+    // The rules' verdict and a Valid one are kept for the height; the commit uses it.
+    assert_eq!(c.checked.len(), 1);
 }
 
 #[test]
