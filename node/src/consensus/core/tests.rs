@@ -83,6 +83,19 @@ fn proposer(n: &TestNetwork, height: u64, round: u32) -> usize {
         .0 as usize
 }
 
+/// Feeds `StartedRound` for (height, round) with the clock at `now`; the effects.
+fn start_round(core: &mut Core<MemoryStore>, height: u64, round: u32, now: u64) -> Vec<Effect> {
+    core.on(
+        Input::StartedRound {
+            height: Height(height),
+            round: Round::new(round),
+        },
+        now,
+        &none,
+    )
+    .unwrap()
+}
+
 /// Feeds `Decided` for (height, value) with these extensions; the effects.
 fn decide(
     core: &mut Core<MemoryStore>,
@@ -422,15 +435,7 @@ fn defect_a_value_of_an_earlier_round_is_not_refused_for_its_age() {
     let (_, ps) = propose(&mut old, 1, 0, vec![]);
     for (round, valid) in [(0, Validity::Invalid), (2, Validity::Valid)] {
         let mut c = n.core((p + 1) % 4, MemoryStore::new());
-        c.on(
-            Input::StartedRound {
-                height: Height(1),
-                round: Round::new(round),
-            },
-            NOW,
-            &none,
-        )
-        .unwrap();
+        start_round(&mut c, 1, round, NOW);
         let v = deliver(&mut c, peer(1), &ps).expect("a value");
         assert_eq!(v.validity, valid, "received in round {round}");
     }
@@ -442,15 +447,7 @@ fn defect_a_value_of_an_earlier_round_is_not_refused_for_its_age() {
     });
     let (_, ps) = propose(&mut future, 1, 0, vec![]);
     let mut c = n.core((p + 1) % 4, MemoryStore::new());
-    c.on(
-        Input::StartedRound {
-            height: Height(1),
-            round: Round::new(2),
-        },
-        NOW,
-        &none,
-    )
-    .unwrap();
+    start_round(&mut c, 1, 2, NOW);
     assert_eq!(
         deliver(&mut c, peer(1), &ps).expect("a value").validity,
         Validity::Invalid
@@ -469,24 +466,13 @@ fn defect_a_value_refused_for_its_time_is_judged_again_in_a_later_round() {
     let mut pc = n.core(p, MemoryStore::new());
     let (value, ps) = propose(&mut pc, 1, 0, vec![n.tx(1)]);
     let mut c = n.core((p + 1) % 4, MemoryStore::new());
-    let start = |c: &mut Core<MemoryStore>, round: u32, now: u64| {
-        c.on(
-            Input::StartedRound {
-                height: Height(1),
-                round: Round::new(round),
-            },
-            now,
-            &none,
-        )
-        .unwrap()
-    };
     // Its clock 10 s ahead (bound 5 s): refused in its round.
     let ahead = NOW + 10_000;
-    start(&mut c, 0, ahead);
+    start_round(&mut c, 1, 0, ahead);
     let v = deliver_at(&mut c, peer(1), &ps, ahead).expect("a value");
     assert_eq!(v.validity, Validity::Invalid, "too old for this clock");
     // Restreamed in round 2, the value is judged again: valid.
-    start(&mut c, 2, ahead);
+    start_round(&mut c, 1, 2, ahead);
     let again = pc
         .on(
             Input::RestreamProposal {
@@ -514,16 +500,7 @@ fn started_round_returns_the_stored_values_of_the_height() {
     deliver(&mut c, peer(1), &ps).expect("a value");
     // After a crash, the stored proposal is offered again at the start of the round.
     let mut c = n.core((p + 1) % 4, c.into_ledger().into_store());
-    let effects = c
-        .on(
-            Input::StartedRound {
-                height: Height(1),
-                round: Round::new(1),
-            },
-            NOW,
-            &none,
-        )
-        .unwrap();
+    let effects = start_round(&mut c, 1, 1, NOW);
     match replies(&effects)[..] {
         [Reply::Values(vs)] => {
             assert_eq!(vs.len(), 1);
@@ -995,16 +972,7 @@ fn defect_far_future_blocks_do_not_push_out_the_next_heights_proposal() {
     let (v1, ps1) = propose(&mut cores[p1], 1, 0, vec![]);
     deliver(&mut c, peer(p1 as u8), &ps1).expect("height 1's proposal");
     decide(&mut c, 1, &v1, extensions(vec![]));
-    let effects = c
-        .on(
-            Input::StartedRound {
-                height: Height(2),
-                round: Round::new(0),
-            },
-            NOW,
-            &none,
-        )
-        .unwrap();
+    let effects = start_round(&mut c, 2, 0, NOW);
     match replies(&effects)[..] {
         [Reply::Values(vs)] => assert!(
             vs.iter()
