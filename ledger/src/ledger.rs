@@ -37,6 +37,10 @@ pub enum LedgerError<E: std::error::Error + 'static> {
         /// Size now.
         size: u64,
     },
+    /// The record of the last signed checkpoint kept outside the store ([`SigningMark`])
+    /// could not be read or written: nothing was signed.
+    #[error("the record of the last signed checkpoint (outside the store) failed: {0}")]
+    Mark(#[source] std::io::Error),
     /// Replaying the log did not reproduce it (a bug or a tampered log).
     #[error("replay diverges at leaf {leaf}: {reason}")]
     Replay {
@@ -78,11 +82,23 @@ impl Executed {
     }
 }
 
+/// The last checkpoint this validator signed, kept where a rollback of the store cannot take
+/// it (a file beside the validator's key, not in its data directory). The store keeps the same
+/// record; [`Ledger::sign_checkpoint`] refuses to sign anything inconsistent with either, so a
+/// store restored from an old backup cannot make the validator sign a fork.
+pub trait SigningMark: Send + Sync {
+    /// The last (size, root) recorded, if any.
+    fn last(&self) -> std::io::Result<Option<(TreeSize, Hash)>>;
+    /// Records (size, root) durably before returning.
+    fn record(&mut self, size: TreeSize, root: Hash) -> std::io::Result<()>;
+}
+
 /// A ledger over a storage backend.
 pub struct Ledger<S: LedgerStore> {
     network: Network,
     store: S,
     writer: LogWriter,
+    mark: Option<Box<dyn SigningMark>>,
 }
 
 /// The result of one applied block.
@@ -104,7 +120,14 @@ impl<S: LedgerStore> Ledger<S> {
             network,
             store,
             writer,
+            mark: None,
         })
+    }
+
+    /// The same ledger, also keeping the last signed checkpoint in `mark`, outside the store.
+    pub fn with_signing_mark(mut self, mark: Box<dyn SigningMark>) -> Ledger<S> {
+        self.mark = Some(mark);
+        self
     }
 
     /// The network.
@@ -152,18 +175,23 @@ impl<S: LedgerStore> Ledger<S> {
     }
 
     /// Signs the current checkpoint as this validator, after checking that it extends the last
-    /// checkpoint this validator signed (same root at that size) and recording it durably: the
-    /// record is written before the signature is returned, so a crash cannot lose it.
+    /// checkpoint this validator signed (same root at that size) as recorded in the store and,
+    /// if the ledger has one, in its [`SigningMark`]; and recording it in both: the records are
+    /// written durably before the signature is returned, so a crash cannot lose them.
     pub fn sign_checkpoint(
         &mut self,
         key: &SignerKey,
     ) -> Result<NoteSignature, LedgerError<S::Error>> {
         let cp = self.checkpoint();
-        if let Some((signed_size, signed_root)) = self
+        let in_store = self
             .store
             .signed_checkpoint()
-            .map_err(LedgerError::Commit)?
-        {
+            .map_err(LedgerError::Commit)?;
+        let outside = match &self.mark {
+            Some(m) => m.last().map_err(LedgerError::Mark)?,
+            None => None,
+        };
+        for (signed_size, signed_root) in [in_store, outside].into_iter().flatten() {
             let refuse = LedgerError::WouldSignInconsistent {
                 signed_size: signed_size.0,
                 size: cp.size.0,
@@ -175,12 +203,7 @@ impl<S: LedgerStore> Ledger<S> {
                 return Err(refuse);
             }
         }
-        if self
-            .store
-            .signed_checkpoint()
-            .map_err(LedgerError::Commit)?
-            != Some((cp.size, cp.root))
-        {
+        if in_store != Some((cp.size, cp.root)) {
             let keep_log = LogBatch {
                 new_size: cp.size,
                 ..Default::default()
@@ -192,6 +215,11 @@ impl<S: LedgerStore> Ledger<S> {
             self.store
                 .commit(&keep_log, &record)
                 .map_err(LedgerError::Commit)?;
+        }
+        if let Some(m) = &mut self.mark
+            && outside != Some((cp.size, cp.root))
+        {
+            m.record(cp.size, cp.root).map_err(LedgerError::Mark)?;
         }
         Ok(NoteSignature::sign(
             key.name(),

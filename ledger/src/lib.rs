@@ -14,6 +14,6 @@ pub mod mempool;
 pub mod rules;
 pub mod store;
 
-pub use ledger::{Applied, Ledger, LedgerError};
+pub use ledger::{Applied, Ledger, LedgerError, SigningMark};
 pub use rules::{Block, BlockOutcome, Rejection};
 pub use store::{ConsensusStore, LedgerStore, LogRead, MemoryStore, StateRead, Storage};

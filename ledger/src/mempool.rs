@@ -1,14 +1,16 @@
 //! The mempool: signed transactions admitted by a validator and waiting for a block.
 //!
 //! Bounded in count and bytes; a full pool refuses with [`Admission::Full`] so the API can answer
-//! 503 with Retry-After instead of growing. Identical resubmissions are idempotent. Blocks take
+//! 503 with Retry-After instead of growing. Each signer may also be held to a share of the pool
+//! ([`Mempool::with_signer_limits`], [`Admission::SignerFull`]), so one member cannot fill it
+//! with transactions the rules will reject and leave the others no room. Identical resubmissions are idempotent. Blocks take
 //! transactions in arrival order; committed or rejected ones are removed by hash. No I/O, no clock:
 //! propagation between validators is the node's business.
 
 use std::collections::{HashMap, VecDeque};
 
 use bansos_genesis::Network;
-use bansos_verifier::entry::SignedTx;
+use bansos_verifier::entry::{MemberId, SignedTx};
 use bansos_verifier::hash::Hash;
 
 use crate::rules::{Rejection, precheck};
@@ -29,6 +31,8 @@ pub enum Admission {
     Rejected(Hash, Rejection),
     /// The pool is at its bound; retry later.
     Full,
+    /// This signer holds its whole share of the pool; retry once its transactions are in blocks.
+    SignerFull,
 }
 
 /// Pending transactions, oldest first.
@@ -37,21 +41,45 @@ pub struct Mempool {
     txs_max: usize,
     bytes_max: usize,
     bytes: usize,
+    signer_txs_max: usize,
+    signer_bytes_max: usize,
+    /// Pending count and bytes of each signer.
+    by_signer: HashMap<MemberId, (usize, usize)>,
     order: VecDeque<Hash>,
     pending: HashMap<Hash, (SignedTx, usize)>,
 }
 
 impl Mempool {
-    /// An empty pool with the given bounds.
+    /// An empty pool with the given bounds; one signer may fill it (see
+    /// [`Mempool::with_signer_limits`]).
     pub fn new(network: Network, txs_max: usize, bytes_max: usize) -> Mempool {
         Mempool {
             network,
             txs_max,
             bytes_max,
             bytes: 0,
+            signer_txs_max: txs_max,
+            signer_bytes_max: bytes_max,
+            by_signer: HashMap::new(),
             order: VecDeque::new(),
             pending: HashMap::new(),
         }
+    }
+
+    /// The same pool, holding each signer to at most `txs_max` pending transactions and
+    /// `bytes_max` pending bytes (at least one transaction each).
+    pub fn with_signer_limits(mut self, txs_max: usize, bytes_max: usize) -> Mempool {
+        self.signer_txs_max = txs_max.max(1);
+        self.signer_bytes_max = bytes_max;
+        self
+    }
+
+    /// Whether `signer` holds its whole share of the pool: a caller can refuse its new work
+    /// before spending a signature check on it.
+    pub fn is_signer_full(&self, signer: MemberId) -> bool {
+        self.by_signer
+            .get(&signer)
+            .is_some_and(|&(n, b)| n >= self.signer_txs_max || b >= self.signer_bytes_max)
     }
 
     /// Number of pending transactions.
@@ -103,6 +131,11 @@ impl Mempool {
         if self.pending.len() >= self.txs_max || self.bytes + size > self.bytes_max {
             return Admission::Full;
         }
+        let (n, b) = self.by_signer.get(&tx.signer).copied().unwrap_or((0, 0));
+        if n >= self.signer_txs_max || b + size > self.signer_bytes_max {
+            return Admission::SignerFull;
+        }
+        self.by_signer.insert(tx.signer, (n + 1, b + size));
         self.bytes += size;
         self.order.push_back(hash);
         self.pending.insert(hash, (tx, size));
@@ -130,8 +163,15 @@ impl Mempool {
     /// Removes committed or rejected transactions.
     pub fn remove<'a>(&mut self, hashes: impl IntoIterator<Item = &'a Hash>) {
         for hash in hashes {
-            if let Some((_, size)) = self.pending.remove(hash) {
+            if let Some((tx, size)) = self.pending.remove(hash) {
                 self.bytes -= size;
+                if let Some((n, b)) = self.by_signer.get_mut(&tx.signer) {
+                    *n -= 1;
+                    *b -= size;
+                    if *n == 0 {
+                        self.by_signer.remove(&tx.signer);
+                    }
+                }
             }
         }
         // Drop removed hashes from the front; the rest are skipped lazily and compacted here.

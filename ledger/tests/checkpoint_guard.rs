@@ -1,13 +1,16 @@
 //! A validator never signs two inconsistent checkpoints: the last one it signed is recorded in
-//! its store before the signature leaves, and a store whose log does not extend it is refused.
+//! its store, and in a mark kept outside the store, before the signature leaves, and a store
+//! whose log does not extend either is refused.
 
 use bansos_genesis::{ConsensusTimeouts, Genesis, Member, Network, Role};
 use bansos_ledger::rules::Block;
 use bansos_ledger::store::{LedgerStore, StateDelta, StateRead};
-use bansos_ledger::{Ledger, LedgerError, MemoryStore};
+use bansos_ledger::{Ledger, LedgerError, MemoryStore, SigningMark};
 use bansos_verifier::entry::*;
+use bansos_verifier::hash::{Hash, TreeSize};
 use bansos_verifier::note::{KeyKind, Policy, SignerKey, VerifierKey};
 use ed25519_dalek::SigningKey;
+use std::sync::{Arc, Mutex};
 
 fn network() -> Network {
     let key = SigningKey::from_bytes(&[1; 32]);
@@ -142,4 +145,48 @@ fn a_rolled_back_or_replaced_store_is_refused() {
             size: 9
         })
     ));
+}
+
+/// A mark shared by every ledger made with it: one validator's file beside its key.
+#[derive(Clone, Default)]
+struct SharedMark(Arc<Mutex<Option<(TreeSize, Hash)>>>);
+
+impl SigningMark for SharedMark {
+    fn last(&self) -> std::io::Result<Option<(TreeSize, Hash)>> {
+        Ok(*self.0.lock().unwrap())
+    }
+    fn record(&mut self, size: TreeSize, root: Hash) -> std::io::Result<()> {
+        *self.0.lock().unwrap() = Some((size, root));
+        Ok(())
+    }
+}
+
+#[test]
+fn a_store_restored_whole_with_its_own_record_is_refused_by_the_mark_outside_it() {
+    let mark = SharedMark::default();
+    let mut signed = ledger_with(8, "A").with_signing_mark(Box::new(mark.clone()));
+    signed.sign_checkpoint(&signer()).unwrap();
+    assert_eq!(
+        *mark.0.lock().unwrap(),
+        Some((signed.size(), signed.root()))
+    );
+
+    // The whole store file restored from a backup taken at 5 entries: its own record of the
+    // last signature went back with it (it says nothing was signed), so only the mark
+    // remembers size 8.
+    let mut restored = ledger_with(5, "A").with_signing_mark(Box::new(mark.clone()));
+    assert_eq!(restored.store().signed_checkpoint().unwrap(), None);
+    assert!(matches!(
+        restored.sign_checkpoint(&signer()),
+        Err(LedgerError::WouldSignInconsistent {
+            signed_size: 8,
+            size: 5
+        })
+    ));
+    // A longer other history is refused too; the same history grown past 8 is signed.
+    let mut forked = ledger_with(9, "B").with_signing_mark(Box::new(mark.clone()));
+    assert!(forked.sign_checkpoint(&signer()).is_err());
+    let mut grown = ledger_with(10, "A").with_signing_mark(Box::new(mark.clone()));
+    grown.sign_checkpoint(&signer()).unwrap();
+    assert_eq!(mark.0.lock().unwrap().unwrap().0, TreeSize(10));
 }

@@ -1,5 +1,6 @@
 //! The mempool admits only transactions that pass the stateless checks, is idempotent, keeps
-//! arrival order, and refuses with `Full` at its bounds instead of growing.
+//! arrival order, and refuses with `Full` at its bounds instead of growing, and with `SignerFull`
+//! when one signer holds its share.
 
 use bansos_genesis::{ConsensusTimeouts, Genesis, Member, Network, Role};
 use bansos_ledger::mempool::{Admission, Mempool};
@@ -33,6 +34,7 @@ fn network() -> Network {
         members: vec![
             member(0, "kemensos", Role::Ministry),
             member(1, "bri", Role::Bank),
+            member(2, "kemenkeu", Role::Ministry),
         ],
         programs: vec![],
         consensus: ConsensusTimeouts {
@@ -129,4 +131,34 @@ fn a_full_pool_refuses_instead_of_growing() {
     ));
     assert_eq!(by_bytes.submit(txs[2].clone()), Admission::Full);
     assert_eq!(by_bytes.len(), 2);
+}
+
+#[test]
+fn one_signer_cannot_take_the_whole_pool() {
+    let net = network();
+    let mine: Vec<SignedTx> = (0..4).map(|i| program(&net, i, 0)).collect();
+    let theirs = program(&net, 9, 2);
+    let mut pool = Mempool::new(net.clone(), 4, usize::MAX).with_signer_limits(2, usize::MAX);
+    for tx in &mine[..2] {
+        assert!(matches!(pool.submit(tx.clone()), Admission::Added(_)));
+    }
+    assert!(pool.is_signer_full(mine[0].signer));
+    assert_eq!(pool.submit(mine[2].clone()), Admission::SignerFull);
+    assert!(!pool.is_full(), "the pool itself has room");
+    assert!(
+        matches!(pool.submit(theirs.clone()), Admission::Added(_)),
+        "another member still gets in"
+    );
+    pool.remove([mine[0].hash()].iter());
+    assert!(!pool.is_signer_full(mine[0].signer));
+    assert!(matches!(pool.submit(mine[2].clone()), Admission::Added(_)));
+
+    let size = mine[0].encode().len();
+    let mut by_bytes =
+        Mempool::new(net, usize::MAX, usize::MAX).with_signer_limits(usize::MAX, size);
+    assert!(matches!(
+        by_bytes.submit(mine[0].clone()),
+        Admission::Added(_)
+    ));
+    assert_eq!(by_bytes.submit(mine[1].clone()), Admission::SignerFull);
 }

@@ -12,6 +12,7 @@ pub mod body;
 pub mod consensus;
 pub mod dashboard_page;
 pub mod http;
+pub mod journal;
 pub mod live;
 pub mod node;
 pub mod verify_page;

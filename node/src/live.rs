@@ -104,4 +104,6 @@ pub struct Live {
     pub counters: Counters,
     /// Queues of encoded transactions to forward to each peer validator's API.
     pub forward: Vec<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    /// The mempool journal: what this validator acknowledged, on disk until a block takes it.
+    pub journal: crate::journal::JournalHandle,
 }

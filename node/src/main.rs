@@ -28,11 +28,15 @@ use clap::{Parser, Subcommand};
         node.toml (relative paths are relative to its folder):\n  \
         genesis = \"genesis.json\"\n  \
         key = \"keys/kemensos.key\"          # this member's key file from bansos-genesis\n  \
-        data_dir = \"data\"\n  \
+        data_dir = \"data\"                      # ledger.redb, mempool.redb (acknowledged \
+        transactions), wal/\n  \
+        # signing_record = \"keys/kemensos.signed\"  the last checkpoint signed, kept out of \
+        data_dir (default: <name>.signed beside the key)\n  \
         http_listen = \"127.0.0.1:8700\"\n  \
         # p2p_listen = \"/ip4/0.0.0.0/tcp/27000\"  (default: the member's genesis p2p_address)\n  \
         peer_http = [\"http://127.0.0.1:8701\"]  # other validators' APIs, to forward transactions\n  \
-        # block_max_txs = 10000, block_interval_ms = 100, mempool_max_txs = 40000\n  \
+        # block_max_txs = 10000, block_interval_ms = 100, mempool_max_txs = 40000 (one member \
+        may hold half)\n  \
         # [[witnesses]]  url = \"http://...\"  vkey = \"<bansos-witness keygen's vkey>\"  \
         (their cosignatures are added to /checkpoint; docs/OPERATIONS.md)\n  \
         # [byzantine]  a validator that misbehaves on purpose, for the network tests only; \

@@ -9,10 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use bansos_genesis::Network;
+use bansos_ledger::SigningMark as _;
 use bansos_ledger::ledger::Ledger;
 use bansos_ledger::mempool::{MEMPOOL_BYTES_MAX, MEMPOOL_TXS_MAX, Mempool};
 use bansos_ledger::store::StateRead;
 use bansos_store::RedbStore;
+use bansos_store::journal::{JOURNAL_FILE, Journal};
+use bansos_store::mark::FileMark;
 use bansos_verifier::checkpoint::Checkpoint;
 use bansos_verifier::note::{Note, SignerKey};
 use malachitebft_app_channel::NetworkRequest;
@@ -25,6 +28,7 @@ use crate::consensus::byzantine::Byzantine;
 use crate::consensus::core::Core;
 use crate::consensus::ctx::Address;
 use crate::http::{Published, ReadState, router};
+use crate::journal::JournalHandle;
 use crate::live::{Counters, Live, Rejected};
 
 /// `node.toml`. Relative paths are relative to the file's folder.
@@ -37,6 +41,11 @@ pub struct NodeConfig {
     pub key: PathBuf,
     /// Where the store and the consensus log live (created if missing).
     pub data_dir: PathBuf,
+    /// The record of the last checkpoint this validator signed, kept outside `data_dir` so that
+    /// restoring an old copy of the store cannot make the validator sign a fork; default
+    /// `<member name>.signed` beside the key file.
+    #[serde(default)]
+    pub signing_record: Option<PathBuf>,
     /// HTTP API address.
     pub http_listen: SocketAddr,
     /// Peer-to-peer listen address; default: this member's address in genesis.
@@ -51,7 +60,8 @@ pub struct NodeConfig {
     /// Milliseconds a proposer lets transactions gather after the previous block.
     #[serde(default)]
     pub block_interval_ms: Option<u64>,
-    /// Most transactions waiting in the mempool; beyond it submitters get 503 and retry.
+    /// Most transactions waiting in the mempool; beyond it submitters get 503 and retry. One
+    /// member may hold at most half of them.
     #[serde(default)]
     pub mempool_max_txs: Option<usize>,
     /// Witnesses whose cosignatures `/checkpoint` carries (`crate::witness`).
@@ -66,6 +76,9 @@ pub struct NodeConfig {
 /// Default bound of the mempool: a few blocks' worth, so an overloaded network pushes back on
 /// submitters within seconds instead of queueing minutes of work.
 pub const MEMPOOL_TXS_DEFAULT: usize = 40_000;
+/// No member may hold more than this fraction (1/N) of the mempool: one member flooding it,
+/// with transactions the rules will reject or not, leaves the others room.
+pub const SIGNER_SHARE_DIVISOR: usize = 2;
 
 impl NodeConfig {
     /// Reads and checks `node.toml`, resolving relative paths.
@@ -75,7 +88,10 @@ impl NodeConfig {
         let mut c: NodeConfig = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid node configuration", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut c.genesis, &mut c.key, &mut c.data_dir] {
+        for p in [&mut c.genesis, &mut c.key, &mut c.data_dir]
+            .into_iter()
+            .chain(c.signing_record.as_mut())
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -126,7 +142,20 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = RedbStore::open(&config.data_dir.join("ledger.redb"))
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    let ledger = Ledger::open(network.clone(), store.clone()).context("reading the log")?;
+    let signing_record = config
+        .signing_record
+        .clone()
+        .unwrap_or_else(|| config.key.with_file_name(format!("{}.signed", member.name)));
+    let mark = FileMark::new(&signing_record);
+    if let Some((size, _)) = mark
+        .last()
+        .with_context(|| format!("reading the signing record {}", signing_record.display()))?
+    {
+        tracing::info!(size = size.0, record = %signing_record.display(), "last checkpoint signed");
+    }
+    let ledger = Ledger::open(network.clone(), store.clone())
+        .context("reading the log")?
+        .with_signing_mark(Box::new(mark));
 
     let published = match store.published_checkpoint()? {
         Some(note) => {
@@ -152,20 +181,30 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             .name(format!("forward {peer}"))
             .spawn(move || crate::write::forward_worker(peer, rx))?;
     }
+    let journal = Journal::open(&config.data_dir.join(JOURNAL_FILE)).with_context(|| {
+        format!(
+            "opening the mempool journal in {}",
+            config.data_dir.display()
+        )
+    })?;
+    let journalled = journal.load().context("reading the mempool journal")?;
+    let mempool_txs = config
+        .mempool_max_txs
+        .unwrap_or(MEMPOOL_TXS_DEFAULT)
+        .clamp(1, MEMPOOL_TXS_MAX);
     let live = Arc::new(Live {
         name: member.name.clone(),
         network: network.clone(),
-        mempool: Mutex::new(Mempool::new(
-            network.clone(),
-            config
-                .mempool_max_txs
-                .unwrap_or(MEMPOOL_TXS_DEFAULT)
-                .clamp(1, MEMPOOL_TXS_MAX),
-            MEMPOOL_BYTES_MAX,
-        )),
+        mempool: Mutex::new(
+            Mempool::new(network.clone(), mempool_txs, MEMPOOL_BYTES_MAX).with_signer_limits(
+                mempool_txs / SIGNER_SHARE_DIVISOR,
+                MEMPOOL_BYTES_MAX / SIGNER_SHARE_DIVISOR,
+            ),
+        ),
         rejected: Mutex::new(Rejected::default()),
         counters: Counters::default(),
         forward,
+        journal: JournalHandle::start(journal)?,
     });
     Counters::set(&live.counters.height, store.height()?);
     Counters::set(
@@ -263,10 +302,23 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let state = Arc::new(ReadState {
         store,
         checkpoint: served,
-        live: Some(live),
+        live: Some(live.clone()),
         verify_page: crate::verify_page::render(Some(&network.trust_policy())),
         dashboard_page: crate::dashboard_page::render(Some(&network.trust_policy())),
     });
+    if !journalled.is_empty() {
+        let found = journalled.len();
+        let st = state.clone();
+        let waiting = tokio::task::spawn_blocking(move || {
+            crate::write::restore_journal(&st, &live, journalled)
+        })
+        .await?;
+        tracing::info!(
+            found,
+            waiting,
+            "acknowledged transactions restored from the mempool journal"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(config.http_listen)
         .await
         .with_context(|| format!("listening on {}", config.http_listen))?;

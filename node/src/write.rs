@@ -68,41 +68,65 @@ impl Submitted {
 
 /// Admits decoded transactions: the signature checks run first without any lock, then the
 /// pool takes them in one go; new ones are queued for forwarding unless they were forwarded.
+///
+/// A transaction a block already rejected is answered with that verdict, not admitted again:
+/// its bytes would be proposed, rejected and forwarded for ever. A transaction submitted by a
+/// client (`forward`) is answered `Pending` only once the mempool journal holds it on disk, so
+/// it outlives a crash of this validator; if the journal cannot be written it is answered
+/// `Busy` and left out of the pool. Forwarded transactions are journalled by the validator that
+/// acknowledged them.
 pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> Vec<Submitted> {
-    // A full pool refuses before any signature is checked: back-pressure must cost little.
-    let full = live.mempool.lock().expect("mempool lock").is_full();
+    // A full pool, or a signer holding its whole share of it, is refused before any signature
+    // is checked: back-pressure must cost little.
+    let (full, signer_full) = {
+        let pool = live.mempool.lock().expect("mempool lock");
+        let mut signers: Vec<_> = txs.iter().map(|t| t.signer).collect();
+        signers.sort_unstable();
+        signers.dedup();
+        signers.retain(|m| pool.is_signer_full(*m));
+        (pool.is_full(), signers)
+    };
     let mut checked = Vec::with_capacity(txs.len());
-    for tx in txs {
-        let hash = tx.hash();
-        let committed = match s.store.tx_location(&hash) {
-            Ok(loc) => loc,
-            Err(e) => {
-                tracing::error!(error = %e, "reading the store failed");
-                None
+    {
+        let rejected = live.rejected.lock().expect("rejected lock");
+        for tx in txs {
+            let hash = tx.hash();
+            let committed = match s.store.tx_location(&hash) {
+                Ok(loc) => loc,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the store failed");
+                    None
+                }
+            };
+            if let Some(loc) = committed {
+                checked.push((hash, Err(Submitted::Committed(hash, loc))));
+                continue;
             }
-        };
-        if let Some(loc) = committed {
-            checked.push((hash, Err(Submitted::Committed(hash, loc))));
-            continue;
-        }
-        if full {
-            checked.push((hash, Err(Submitted::Busy(hash))));
-            continue;
-        }
-        match precheck(&live.network, &tx) {
-            Ok(()) => checked.push((hash, Ok(tx))),
-            Err(r) => {
-                Counters::add(&live.counters.rejected_at_admission, 1);
-                live.rejected
-                    .lock()
-                    .expect("rejected lock")
-                    .insert(hash, r.to_string());
-                checked.push((hash, Err(Submitted::Rejected(hash, r.to_string()))));
+            if let Some(why) = rejected.get(&hash) {
+                checked.push((hash, Err(Submitted::Rejected(hash, why.clone()))));
+                continue;
             }
+            if full || signer_full.contains(&tx.signer) {
+                checked.push((hash, Err(Submitted::Busy(hash))));
+                continue;
+            }
+            checked.push((hash, Ok(tx)));
+        }
+    }
+    for (hash, c) in &mut checked {
+        let Ok(tx) = c else { continue };
+        if let Err(r) = precheck(&live.network, tx) {
+            Counters::add(&live.counters.rejected_at_admission, 1);
+            live.rejected
+                .lock()
+                .expect("rejected lock")
+                .insert(*hash, r.to_string());
+            *c = Err(Submitted::Rejected(*hash, r.to_string()));
         }
     }
     let mut out = Vec::with_capacity(checked.len());
-    let mut added = Vec::new();
+    // Client transactions answered pending: (index in `out`, hash, bytes, newly added).
+    let mut journalled = Vec::new();
     {
         let mut pool = live.mempool.lock().expect("mempool lock");
         for (hash, c) in checked {
@@ -110,16 +134,40 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> V
                 Err(done) => out.push(done),
                 Ok(tx) => {
                     let bytes = if forward { Some(tx.encode()) } else { None };
-                    out.push(match pool.submit_prechecked(tx, hash) {
-                        Admission::Added(h) => {
-                            added.extend(bytes);
-                            Submitted::Pending(h)
-                        }
-                        Admission::AlreadyPending(h) => Submitted::Pending(h),
+                    let admission = pool.submit_prechecked(tx, hash);
+                    let new = matches!(admission, Admission::Added(_));
+                    if let (Some(bytes), Admission::Added(_) | Admission::AlreadyPending(_)) =
+                        (bytes, &admission)
+                    {
+                        journalled.push((out.len(), hash, bytes, new));
+                    }
+                    out.push(match admission {
+                        Admission::Added(h) | Admission::AlreadyPending(h) => Submitted::Pending(h),
                         Admission::Rejected(h, r) => Submitted::Rejected(h, r.to_string()),
-                        Admission::Full => Submitted::Busy(hash),
+                        Admission::Full | Admission::SignerFull => Submitted::Busy(hash),
                     });
                 }
+            }
+        }
+    }
+    let to_journal = journalled
+        .iter()
+        .map(|(_, h, b, _)| (*h, b.clone()))
+        .collect();
+    let mut added = Vec::new();
+    match live.journal.append(to_journal) {
+        Ok(()) => added.extend(
+            journalled
+                .into_iter()
+                .filter(|(_, _, _, new)| *new)
+                .map(|(_, _, b, _)| b),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "transactions not acknowledged");
+            let mut pool = live.mempool.lock().expect("mempool lock");
+            pool.remove(journalled.iter().filter(|j| j.3).map(|j| &j.1));
+            for (i, h, _, _) in &journalled {
+                out[*i] = Submitted::Busy(*h);
             }
         }
     }
@@ -143,6 +191,33 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> V
     out
 }
 
+/// Puts the transactions of the mempool journal back in the pool after a restart and forwards
+/// them again; forgets those a block committed or rejected meanwhile. Returns how many wait.
+pub fn restore_journal(s: &ReadState, live: &Live, journalled: Vec<(Hash, Vec<u8>)>) -> usize {
+    let mut txs = Vec::with_capacity(journalled.len());
+    let mut gone = Vec::new();
+    for (hash, bytes) in journalled {
+        match SignedTx::decode(&bytes) {
+            Ok(tx) if tx.hash() == hash => txs.push(tx),
+            _ => {
+                tracing::warn!(tx = %hash.to_hex(), "a journalled transaction does not decode; dropped");
+                gone.push(hash);
+            }
+        }
+    }
+    let out = admit(s, live, txs, true);
+    let mut waiting = 0;
+    for o in &out {
+        match o {
+            Submitted::Pending(_) => waiting += 1,
+            Submitted::Committed(h, _) | Submitted::Rejected(h, _) => gone.push(*h),
+            Submitted::Busy(_) => {}
+        }
+    }
+    live.journal.forget(gone);
+    waiting
+}
+
 fn read_only() -> Response {
     error(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -163,16 +238,53 @@ fn body_error(e: BytesRejection, max: usize) -> Response {
     }
 }
 
+/// The one media type of a write: the canonical bytes of transactions.
+pub const WRITE_CONTENT_TYPE: &str = "application/octet-stream";
+
+/// Refuses a write that a web page could have made. A page of any origin may send a "simple"
+/// cross-origin POST (text/plain, form data) without asking the server first, so writes must
+/// declare [`WRITE_CONTENT_TYPE`], which a page can only send after a CORS preflight that this
+/// server never grants; and a request a browser made (it carries `Origin` or `Sec-Fetch-*`) is
+/// refused whatever it declares. Members submit with their own programs, which send neither.
+pub fn refuse_browser_write(headers: &HeaderMap) -> Result<(), Box<Response>> {
+    let from_browser = headers.contains_key(header::ORIGIN)
+        || headers.contains_key("sec-fetch-mode")
+        || headers.contains_key("sec-fetch-site");
+    if from_browser {
+        return Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "browser_write",
+            "Transactions are not accepted from web pages: submit them with bansos-client or \
+             the member's own system.",
+        )));
+    }
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if declared.as_deref() != Some(WRITE_CONTENT_TYPE) {
+        return Err(Box::new(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            &format!("Send transactions with Content-Type: {WRITE_CONTENT_TYPE}."),
+        )));
+    }
+    Ok(())
+}
+
 /// The validator's shared state and the request body, or the response refusing the request (a
-/// read-only server, an unreadable or too large body).
+/// read-only server, a write a web page could have made, an unreadable or too large body).
 fn writable(
     s: &ReadState,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
     max: usize,
 ) -> Result<(Arc<Live>, Bytes), Box<Response>> {
     let Some(live) = s.live.clone() else {
         return Err(Box::new(read_only()));
     };
+    refuse_browser_write(headers)?;
     body.map(|b| (live, b))
         .map_err(|e| Box::new(body_error(e, max)))
 }
@@ -183,7 +295,7 @@ pub async fn post_tx(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (live, body) = match writable(&s, body, TX_BODY_MAX) {
+    let (live, body) = match writable(&s, &headers, body, TX_BODY_MAX) {
         Ok(ok) => ok,
         Err(response) => return *response,
     };
@@ -291,7 +403,7 @@ pub async fn post_txs(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let (live, body) = match writable(&s, body, BATCH_BYTES_MAX) {
+    let (live, body) = match writable(&s, &headers, body, BATCH_BYTES_MAX) {
         Ok(ok) => ok,
         Err(response) => return *response,
     };
@@ -586,6 +698,52 @@ pub fn forward_worker(peer: String, queue: Receiver<Vec<u8>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    fn refusal(pairs: &[(&'static str, &'static str)]) -> Option<StatusCode> {
+        refuse_browser_write(&headers(pairs))
+            .err()
+            .map(|r| r.status())
+    }
+
+    #[test]
+    fn writes_a_web_page_could_make_are_refused() {
+        assert_eq!(
+            refusal(&[("content-type", "application/octet-stream")]),
+            None
+        );
+        assert_eq!(
+            refusal(&[("content-type", "Application/Octet-Stream; x=1")]),
+            None
+        );
+        // What a page may send cross-origin without a preflight.
+        for simple in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ] {
+            assert_eq!(
+                refusal(&[("content-type", simple)]),
+                Some(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+                "{simple}"
+            );
+        }
+        assert_eq!(refusal(&[]), Some(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        for browser in ["origin", "sec-fetch-mode", "sec-fetch-site"] {
+            assert_eq!(
+                refusal(&[("content-type", "application/octet-stream"), (browser, "x")]),
+                Some(StatusCode::FORBIDDEN),
+                "{browser}"
+            );
+        }
+    }
 
     #[test]
     fn batches_split_and_refuse_damage() {

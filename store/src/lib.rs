@@ -4,7 +4,9 @@
 //! [`RedbStore`] is the writer's handle (each read opens its own read transaction);
 //! [`Snapshot`] is one read transaction, a consistent view for serving tiles and proofs while
 //! blocks are being committed. Records are JSON (state) or raw bytes (log); the layout is in
-//! ARCHITECTURE.md. This crate knows nothing of consensus or HTTP.
+//! ARCHITECTURE.md. [`journal::Journal`] is the mempool journal, in a file of its own;
+//! [`mark::FileMark`] the last signed checkpoint, in a file outside the store. This crate knows
+//! nothing of consensus or HTTP.
 
 use std::path::Path;
 
@@ -80,6 +82,9 @@ fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
 
 /// A decided block and its certificate, as stored.
 pub use bansos_ledger::store::DecidedBytes;
+
+pub mod journal;
+pub mod mark;
 
 /// A validator's store: one redb file. Clones share the database (one writer at a time, any
 /// number of readers).

@@ -55,6 +55,8 @@ enum Command {
     ///   policy.json               the citizen verifier's trust policy (docs/VERIFY.md)
     ///   keys/<name>.key           each member's private key (PRIVATE+KEY+... as bansos-genesis
     ///                             writes it, mode 0600); keys/<ministry>.dedup-key likewise
+    ///   keys/<name>.signed        the last checkpoint each validator signed (its
+    ///                             signing_record, kept out of its data directory)
     ///   <name>/node.toml          the validator's configuration; <name>/data/ its ledger;
     ///                             <name>/node.log its stdout and stderr
     ///   testnet.json              {"quorum", "vkeys", "nodes": [{"name", "http", "p2p", "pid",

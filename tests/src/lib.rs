@@ -240,6 +240,19 @@ pub fn post(url: &str, body: &[u8]) -> (u16, Value, Option<String>) {
     )
 }
 
+/// POSTs bytes with exactly the given headers (no Content-Type unless given); returns the
+/// status and the JSON body.
+pub fn post_with_headers(url: &str, body: &[u8], headers: &[(&str, &str)]) -> (u16, Value) {
+    let mut req = agent().post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let mut r = req.send(body).expect("POST");
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap_or_default();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
 /// A validator's /v1/status.
 pub fn status(url: &str) -> Value {
     get(&format!("{url}/v1/status")).1

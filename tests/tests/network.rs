@@ -13,7 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bansos_tests::{
-    Running, Testnet, agent, binary, get, height, log_size, post, status, wait_for,
+    Running, Testnet, agent, binary, get, height, log_size, post, post_with_headers, status,
+    wait_for,
 };
 use bansos_verifier::entry::{
     Allocation, AllocationId, Channel, Claim, MemberId, Period, ProgramCode, RegionCode, Rupiah,
@@ -262,6 +263,40 @@ fn four_validators_commit_recover_and_refuse() {
     let (code, v, _) = post(&format!("{}/v1/tx", urls[2]), &alloc.encode());
     assert_eq!(code, 200, "resubmitting a committed transaction: {v}");
     assert_eq!(v["status"], "committed");
+    // A transaction a block rejected is not admitted again (its bytes would be proposed,
+    // rejected and forwarded for ever): every validator answers with the block's verdict.
+    for url in &urls {
+        let (code, v, _) = post(&format!("{url}/v1/tx"), &double.encode());
+        assert_eq!(
+            code, 422,
+            "resubmitting a transaction a block rejected: {v}"
+        );
+        let (_, v) = get(&format!("{url}/v1/tx/{}", double.hash().to_hex()));
+        assert_eq!(v["status"], "rejected", "{v}");
+    }
+    // Writes come from programs, not from web pages: a body that is not declared binary, or
+    // a request a browser made for a page of another origin, is refused before it is read.
+    let (code, v) = post_with_headers(
+        &format!("{}/v1/tx", urls[0]),
+        &alloc.encode(),
+        &[("content-type", "text/plain")],
+    );
+    assert_eq!(code, 415, "a text/plain write: {v}");
+    assert_eq!(v["error"]["code"], "unsupported_media_type");
+    let (code, v) = post_with_headers(
+        &format!("{}/v1/txs", urls[0]),
+        &[
+            (alloc.encode().len() as u32).to_be_bytes().as_slice(),
+            &alloc.encode(),
+        ]
+        .concat(),
+        &[
+            ("content-type", "application/octet-stream"),
+            ("origin", "https://attacker.example"),
+        ],
+    );
+    assert_eq!(code, 403, "a write from a web page: {v}");
+    assert_eq!(v["error"]["code"], "browser_write");
     // Exactly the three good transactions were added, everywhere.
     let after = assert_converged(&net, 30);
     assert_eq!(
@@ -320,6 +355,39 @@ fn four_validators_commit_recover_and_refuse() {
         get(&format!("{bri_url}/v1/status")).0 == 200
     });
     assert_converged(&net, 120);
+
+    // A 202 is a promise: a transaction acknowledged by a validator that crashes before any
+    // other validator heard of it is committed once the validators are back.
+    for name in ["kemenkeu", "bri", "pos"] {
+        net.testnet(&["stop", "--kill", "--node", name]);
+    }
+    let promised = SignedTx::sign(
+        &id,
+        KEMENSOS,
+        TxBody::Allocation(allocation(204, 200_000)),
+        kemensos.signing_key(),
+    )
+    .unwrap();
+    let kemensos_url = net.url("kemensos");
+    let (code, v, _) = post(&format!("{kemensos_url}/v1/tx"), &promised.encode());
+    assert_eq!(code, 202, "acknowledged while alone: {v}");
+    net.testnet(&["stop", "--kill", "--node", "kemensos"]);
+    for name in ["kemensos", "kemenkeu", "bri", "pos"] {
+        net.testnet(&["start", "--node", name]);
+    }
+    net.reload();
+    let kemensos_url = net.url("kemensos");
+    let promised_hash = promised.hash().to_hex();
+    let mut last = Value::Null;
+    wait_for(
+        "the acknowledged transaction to be committed after the crash",
+        90,
+        || {
+            last = get(&format!("{kemensos_url}/v1/tx/{promised_hash}")).1;
+            last["status"] == "committed"
+        },
+    );
+    assert_converged(&net, 90);
 
     // A key outside genesis cannot run a validator of this network.
     let outsider_dir = tmp.path().join("outsider");

@@ -37,6 +37,17 @@ fn add_checkpoint(witness: &str, body: &[u8]) -> (u16, Vec<u8>) {
 }
 
 /// The testnet's trust policy, also requiring one cosignature by `vkey`.
+/// Runs `cmd` to the end and fails the test with its stderr unless it succeeded.
+fn succeed(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn witnessed_policy(dir: &Path, vkey: &str) -> TrustPolicy {
     let mut file = TrustPolicy::parse(&std::fs::read(dir.join("policy.json")).unwrap())
         .unwrap()
@@ -63,15 +74,10 @@ fn validators_serve_the_witness_cosignature_and_the_witness_refuses_forks() {
 
     // keygen: a 0600 key file, the vkey (type 0x04) on stdout and nothing secret.
     let key = tmp.path().join("witness.key");
-    let out = Command::new(binary("bansos-witness"))
-        .args(["keygen", "--name", WITNESS_NAME, "--out"])
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeed(
+        Command::new(binary("bansos-witness"))
+            .args(["keygen", "--name", WITNESS_NAME, "--out"])
+            .arg(&key),
     );
     let vkey = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(vkey.starts_with(&format!("{WITNESS_NAME}+")), "{vkey}");
@@ -84,14 +90,29 @@ fn validators_serve_the_witness_cosignature_and_the_witness_refuses_forks() {
     let policy = witnessed_policy(&net.dir, &vkey);
 
     let url_file = tmp.path().join("witness.url");
-    let _witness = Running(
-        Command::new(binary("bansos-witness"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--genesis"])
+    let state = tmp.path().join("witness-state");
+    // A witness without a state refuses to start: a lost state is not a fresh start.
+    let serve = || {
+        let mut cmd = Command::new(binary("bansos-witness"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--genesis"])
             .arg(net.dir.join("genesis.json"))
             .arg("--key")
             .arg(&key)
             .arg("--state")
-            .arg(tmp.path().join("witness-state"))
+            .arg(&state);
+        cmd
+    };
+    let refused = serve().output().unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("bansos-witness init"), "{err}");
+    succeed(
+        Command::new(binary("bansos-witness"))
+            .args(["init", "--state"])
+            .arg(&state),
+    );
+    let _witness = Running(
+        serve()
             .arg("--url-file")
             .arg(&url_file)
             .stdout(Stdio::null())

@@ -29,6 +29,10 @@ use bansos_verifier::tlog_witness::AddCheckpoint;
 pub const STATE_FILE: &str = "checkpoint";
 /// Name of the lock file that keeps a second witness process off the same state directory.
 pub const LOCK_FILE: &str = "lock";
+/// Name of the file `init` writes into a new state directory: this witness has cosigned
+/// nothing yet. It is removed with the first state written, so a state file lost later is
+/// never taken for a new witness.
+pub const NEW_MARKER: &str = "new";
 
 /// The witness's cosignature verifier key (type `0x04`) for its key.
 ///
@@ -145,6 +149,19 @@ pub enum OpenError {
     /// Another witness process holds the state directory.
     #[error("another witness process uses the state directory {0}")]
     Locked(PathBuf),
+    /// The state directory holds no state and was not made by `init`: the state was lost, or
+    /// this is a new witness that nobody initialised. Starting from size 0 would let the log
+    /// (or anyone with a quorum of old keys) have a fork cosigned, so it is the operator's call.
+    #[error(
+        "the state directory {0} holds no cosigned checkpoint: if this witness has never \
+         cosigned, create its state with `bansos-witness init --state {0}`; if the state was \
+         lost, restore it from a backup instead (a witness that forgets what it cosigned can be \
+         made to cosign a fork)"
+    )]
+    NoState(PathBuf),
+    /// `init` was asked to start a new state where one exists.
+    #[error("the state directory {0} already holds a cosigned checkpoint: it is kept as it is")]
+    HasState(PathBuf),
     /// The state file is not a checkpoint of this log signed by a quorum of its validators:
     /// it was damaged or belongs to another network. It is never overwritten silently.
     #[error("the state file {path} is not a valid checkpoint of this log: {source}")]
@@ -186,13 +203,33 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OpenError + '_ {
 }
 
 impl Witness {
-    /// Opens (creating if needed) the state directory `dir` for `network`'s log, trusting its
-    /// genesis validators' checkpoint keys with its checkpoint quorum, and cosigning with `key`.
+    /// Starts a new state in `dir` (created if missing): a witness that has cosigned nothing.
+    /// Refused if `dir` already holds a cosigned checkpoint.
+    pub fn init(dir: &Path) -> Result<(), OpenError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        if dir.join(STATE_FILE).exists() {
+            return Err(OpenError::HasState(dir.into()));
+        }
+        let marker = dir.join(NEW_MARKER);
+        File::create(&marker)
+            .and_then(|f| f.sync_all())
+            .map_err(io_err(&marker))?;
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io_err(dir))
+    }
+
+    /// Opens the state directory `dir` for `network`'s log, trusting its genesis validators'
+    /// checkpoint keys with its checkpoint quorum, and cosigning with `key`. The directory holds
+    /// the latest cosigned checkpoint, or was made by [`Witness::init`]; anything else is
+    /// refused ([`OpenError::NoState`]).
     pub fn open(network: &Network, key: SignerKey, dir: &Path) -> Result<Witness, OpenError> {
         let validators = Policy::new(network.validator_vkeys(), network.checkpoint_quorum())
             .expect("a validated genesis has a valid validator policy");
         let origin = network.genesis.origin.clone();
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        if !dir.is_dir() {
+            return Err(OpenError::NoState(dir.into()));
+        }
         let lock_path = dir.join(LOCK_FILE);
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -221,11 +258,16 @@ impl Witness {
                     note: Some(bytes),
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Latest {
-                size: TreeSize(0),
-                root: EMPTY_ROOT,
-                note: None,
-            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !dir.join(NEW_MARKER).exists() {
+                    return Err(OpenError::NoState(dir.into()));
+                }
+                Latest {
+                    size: TreeSize(0),
+                    root: EMPTY_ROOT,
+                    note: None,
+                }
+            }
             Err(e) => return Err(io_err(&state_path)(e)),
         };
         Ok(Witness {
@@ -315,7 +357,8 @@ impl Witness {
         Ok(cosignature.to_line().into_bytes())
     }
 
-    /// Writes the state file durably: a temporary file, fsync, rename, fsync of the directory.
+    /// Writes the state file durably: a temporary file, fsync, rename, fsync of the directory;
+    /// then the new-witness marker goes.
     fn persist(&self, note: &[u8]) -> std::io::Result<()> {
         let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
         let mut f = File::create(&tmp)?;
@@ -323,6 +366,11 @@ impl Witness {
         f.sync_all()?;
         drop(f);
         std::fs::rename(&tmp, self.dir.join(STATE_FILE))?;
-        File::open(&self.dir)?.sync_all()
+        File::open(&self.dir)?.sync_all()?;
+        match std::fs::remove_file(self.dir.join(NEW_MARKER)) {
+            Ok(()) => File::open(&self.dir)?.sync_all(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! `bansos-witness`: `keygen` makes a cosigner key; `serve` runs a C2SP tlog-witness for one
-//! network's log (docs/OPERATIONS.md, "Witnesses").
+//! `bansos-witness`: `keygen` makes a cosigner key; `init` starts a new state; `serve` runs a
+//! C2SP tlog-witness for one network's log (docs/OPERATIONS.md, "Witnesses").
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -25,7 +25,10 @@ use ed25519_dalek::SigningKey;
         `serve` answers POST /add-checkpoint: it cosigns a checkpoint of the genesis's log \
         signed by a quorum of the genesis validators, and only if it is consistent with the \
         latest checkpoint it cosigned (kept in --state, written durably before answering). \
-        GET /checkpoint returns that checkpoint with its cosignature."
+        GET /checkpoint returns that checkpoint with its cosignature.\n\n\
+        `init` starts a new, empty state once; `serve` refuses a state directory that holds \
+        no cosigned checkpoint and was not made by `init`, so a lost state is never silently \
+        replaced by a fresh one."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -43,6 +46,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Start a new state directory for a witness that has cosigned nothing yet.
+    ///
+    /// Run once, before the first `serve`. Refused if the directory already holds a cosigned
+    /// checkpoint. Never run it to recover from a lost state: restore the state from a backup.
+    Init {
+        /// State directory (created if missing).
+        #[arg(long)]
+        state: PathBuf,
+    },
     /// Run the witness.
     Serve {
         /// The network's genesis.json: the log's origin and the validators' keys.
@@ -51,7 +63,8 @@ enum Command {
         /// The private key file from `keygen`.
         #[arg(long)]
         key: PathBuf,
-        /// State directory (created if missing): the latest cosigned checkpoint.
+        /// State directory: the latest cosigned checkpoint; made by `init` before the first
+        /// run.
         #[arg(long)]
         state: PathBuf,
         /// Address to listen on; port 0 picks a free port.
@@ -74,6 +87,15 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Keygen { name, out } => keygen(&name, &out),
+        Command::Init { state } => {
+            Witness::init(&state)?;
+            println!(
+                "a new witness state in {}: start it with `bansos-witness serve --state {}`",
+                state.display(),
+                state.display()
+            );
+            Ok(())
+        }
         Command::Serve {
             genesis,
             key,

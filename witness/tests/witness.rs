@@ -92,7 +92,11 @@ fn request(old: u64, leaves: &[Hash], size: u64, signers: &[u8]) -> Vec<u8> {
     .to_bytes()
 }
 
+/// Opens the witness in `dir`, starting a new state first if `dir` holds none.
 fn open(dir: &Path) -> Witness {
+    if !dir.join(bansos_witness::STATE_FILE).exists() {
+        Witness::init(dir).unwrap();
+    }
     Witness::open(&network(), witness_key(), dir).unwrap()
 }
 
@@ -276,6 +280,33 @@ fn the_state_survives_a_restart_and_one_process_holds_it() {
         Witness::open(&network(), witness_key(), dir.path()),
         Err(OpenError::BadState { .. })
     ));
+}
+
+#[test]
+fn a_missing_state_is_the_operators_decision_not_a_fresh_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // Never initialised: refused, nothing created.
+    assert!(matches!(
+        Witness::open(&network(), witness_key(), &state),
+        Err(OpenError::NoState(_))
+    ));
+    assert!(!state.exists());
+    Witness::init(&state).unwrap();
+    let log = leaves(30, 0);
+    {
+        let w = Witness::open(&network(), witness_key(), &state).unwrap();
+        assert_eq!(w.latest_size(), TreeSize(0));
+        check(&w, &request(0, &log, 12, &[0, 1, 2]), 200);
+    }
+    assert!(matches!(Witness::init(&state), Err(OpenError::HasState(_))));
+    // The state file is lost: the witness does not start again from 0.
+    std::fs::remove_file(state.join(bansos_witness::STATE_FILE)).unwrap();
+    let err = Witness::open(&network(), witness_key(), &state)
+        .err()
+        .unwrap();
+    assert!(matches!(err, OpenError::NoState(_)), "{err}");
+    assert!(err.to_string().contains("restore it"), "{err}");
 }
 
 #[test]

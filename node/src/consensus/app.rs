@@ -179,6 +179,13 @@ impl App {
             pool.remove(c.accepted.iter());
             pool.remove(c.rejected.iter().map(|(h, _)| h));
         }
+        self.live.journal.forget(
+            c.accepted
+                .iter()
+                .chain(c.rejected.iter().map(|(h, _)| h))
+                .copied()
+                .collect(),
+        );
         if !c.rejected.is_empty() {
             let mut rejected = self.live.rejected.lock().expect("rejected lock");
             for (hash, why) in &c.rejected {
