@@ -505,61 +505,151 @@ fn bounded(route: MethodRouter<Arc<ReadState>>, max: usize) -> MethodRouter<Arc<
         .layer(from_fn(move |r, n| crate::body::within(max, r, n)))
 }
 
-/// The read API's routes.
+/// Which routes a listener serves: a validator with a `write_listen` address serves reads on
+/// `http_listen` and writes on the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// Reads and writes on one address.
+    All,
+    /// The read API only; writes are answered with where to send them.
+    Reads,
+    /// The write API only.
+    Writes,
+}
+
+/// Wraps a write route in the validator's concurrency and time limits (`crate::limits`):
+/// more writes than allowed at once are shed with 503 at once rather than queued, and one that
+/// takes too long, reading its body included, is cut with 408. The three write routes share
+/// one count.
+fn guarded(
+    route: MethodRouter<Arc<ReadState>>,
+    max: usize,
+    guard: &Option<(Arc<tokio::sync::Semaphore>, std::time::Duration)>,
+) -> MethodRouter<Arc<ReadState>> {
+    let route = bounded(route, max);
+    let Some((slots, timeout)) = guard else {
+        return route;
+    };
+    route.layer(
+        tower::ServiceBuilder::new()
+            .layer(axum::error_handling::HandleErrorLayer::new(
+                |_: tower::BoxError| async {
+                    let mut r = error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "overloaded",
+                        "The validator is serving as many writes as it allows; retry in a moment.",
+                    );
+                    r.headers_mut().insert(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from_static("1"),
+                    );
+                    r
+                },
+            ))
+            .layer(tower::load_shed::LoadShedLayer::new())
+            .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(
+                slots.clone(),
+            ))
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                *timeout,
+            )),
+    )
+}
+
+/// The API's routes, reads and writes.
 pub fn router(state: Arc<ReadState>) -> Router {
-    Router::new()
-        .route("/", get(dashboard_page))
-        .route("/checkpoint", get(checkpoint))
-        .route("/tile/{*rest}", get(tile))
-        .route("/healthz", get(healthz))
-        .route("/verify", get(verify_page))
-        .route("/v1/proof/inclusion", get(inclusion))
-        .route("/v1/proof/consistency", get(consistency))
-        .route("/v1/allocations/{id}", get(allocation))
-        .route("/v1/allocation-events", get(allocation_events))
-        .route("/v1/tx/{hash}", get(tx))
-        .route("/v1/programs/{code}", get(program))
-        .route("/v1/stats", get(stats))
-        .route(
-            "/v1/tx",
-            bounded(post(crate::write::post_tx), crate::write::TX_BODY_MAX),
-        )
-        .route(
-            "/v1/txs",
-            bounded(post(crate::write::post_txs), crate::write::BATCH_BYTES_MAX),
-        )
-        .route(
-            "/v1/tx-status",
-            bounded(
-                post(crate::write::tx_status),
-                crate::write::STATUS_HASHES_MAX * 32,
-            ),
-        )
-        .route("/v1/status", get(crate::write::status))
-        .route("/metrics", get(crate::write::metrics))
-        .fallback(|| async {
+    routes(state, Serves::All)
+}
+
+/// The routes one listener serves.
+pub fn routes(state: Arc<ReadState>, serves: Serves) -> Router {
+    let mut r = Router::new();
+    if serves != Serves::Writes {
+        r = r
+            .route("/", get(dashboard_page))
+            .route("/checkpoint", get(checkpoint))
+            .route("/tile/{*rest}", get(tile))
+            .route("/healthz", get(healthz))
+            .route("/verify", get(verify_page))
+            .route("/v1/proof/inclusion", get(inclusion))
+            .route("/v1/proof/consistency", get(consistency))
+            .route("/v1/allocations/{id}", get(allocation))
+            .route("/v1/allocation-events", get(allocation_events))
+            .route("/v1/tx/{hash}", get(tx))
+            .route("/v1/programs/{code}", get(program))
+            .route("/v1/stats", get(stats))
+            .route("/v1/status", get(crate::write::status))
+            .route("/metrics", get(crate::write::metrics));
+    }
+    if serves == Serves::Reads {
+        let elsewhere = || async {
             error(
                 StatusCode::NOT_FOUND,
-                "not_found",
-                "No such resource. See /checkpoint and /tile/.",
+                "writes_elsewhere",
+                "This address serves reads only; members submit to the validator's write address.",
             )
-        })
-        .with_state(state)
-        // Any page (a saved copy of /verify, a mirror, a journalist's tool) may read the public
-        // log from a browser; writes stay same-origin (their content type needs a preflight,
-        // which only GET and HEAD pass).
-        .layer(
-            tower_http::cors::CorsLayer::new()
-                .allow_origin(tower_http::cors::Any)
-                .allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]),
+        };
+        for path in ["/v1/tx", "/v1/txs", "/v1/tx-status"] {
+            r = r.route(path, post(elsewhere));
+        }
+    } else {
+        let guard = state.live.as_ref().map(|l| {
+            let c = l.limits.config();
+            (
+                Arc::new(tokio::sync::Semaphore::new(c.max_concurrent)),
+                l.limits.timeout(),
+            )
+        });
+        r = r
+            .route(
+                "/v1/tx",
+                guarded(
+                    post(crate::write::post_tx),
+                    crate::write::TX_BODY_MAX,
+                    &guard,
+                ),
+            )
+            .route(
+                "/v1/txs",
+                guarded(
+                    post(crate::write::post_txs),
+                    crate::write::BATCH_BYTES_MAX,
+                    &guard,
+                ),
+            )
+            .route(
+                "/v1/tx-status",
+                guarded(
+                    post(crate::write::tx_status),
+                    crate::write::STATUS_HASHES_MAX * 32,
+                    &guard,
+                ),
+            );
+    }
+    r.fallback(|| async {
+        error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such resource. See /checkpoint and /tile/.",
         )
-        .layer(
-            tower_http::compression::CompressionLayer::new()
-                .gzip(true)
-                .compress_when(DefaultPredicate::new().and(
-                    |_: StatusCode, _: Version, _: &HeaderMap, ext: &Extensions| {
-                        ext.get::<Incompressible>().is_none()
-                    },
-                )),
-        )
+    })
+    .with_state(state)
+    // Any page (a saved copy of /verify, a mirror, a journalist's tool) may read the public
+    // log from a browser; writes stay same-origin (their content type needs a preflight,
+    // which only GET and HEAD pass).
+    .layer(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::Any)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::HEAD]),
+    )
+    .layer(
+        tower_http::compression::CompressionLayer::new()
+            .gzip(true)
+            .compress_when(DefaultPredicate::new().and(
+                |_: StatusCode, _: Version, _: &HeaderMap, ext: &Extensions| {
+                    ext.get::<Incompressible>().is_none()
+                },
+            )),
+    )
 }

@@ -13,6 +13,7 @@ pub mod consensus;
 pub mod dashboard_page;
 pub mod http;
 pub mod journal;
+pub mod limits;
 pub mod live;
 pub mod node;
 pub mod verify_page;

@@ -57,6 +57,10 @@ pub struct Counters {
     pub admitted: AtomicU64,
     /// Submissions refused because the mempool was full.
     pub busy: AtomicU64,
+    /// Transactions refused by the write limits (per source, per signer, concurrency).
+    pub limited: AtomicU64,
+    /// Transactions whose signature failed at admission (junk, or a member's bug).
+    pub bad_signatures: AtomicU64,
     /// Connected consensus peers.
     pub peers: AtomicU64,
     /// Rounds above 0 started (a proposer was slow or down).
@@ -106,4 +110,6 @@ pub struct Live {
     pub forward: Vec<std::sync::mpsc::SyncSender<Vec<u8>>>,
     /// The mempool journal: what this validator acknowledged, on disk until a block takes it.
     pub journal: crate::journal::JournalHandle,
+    /// Limits on the write API (`crate::limits`).
+    pub limits: crate::limits::WriteLimits,
 }

@@ -157,10 +157,13 @@ async fn serve_log(
     }
     tracing::info!(%url, size = cp.size.0, "serving the log read-only");
     println!("serving {} entries at {url}", cp.size.0);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -27,7 +27,7 @@ use crate::consensus::app::{App, BlockPolicy};
 use crate::consensus::byzantine::Byzantine;
 use crate::consensus::core::Core;
 use crate::consensus::ctx::Address;
-use crate::http::{Published, ReadState, router};
+use crate::http::{Published, ReadState, Serves, routes};
 use crate::journal::JournalHandle;
 use crate::live::{Counters, Live, Rejected};
 
@@ -64,6 +64,14 @@ pub struct NodeConfig {
     /// member may hold at most half of them.
     #[serde(default)]
     pub mempool_max_txs: Option<usize>,
+    /// Limits on the write API (`crate::limits`).
+    #[serde(default)]
+    pub write_limits: crate::limits::WriteLimitsConfig,
+    /// A second HTTP address serving only the write API (`POST /v1/tx`, `/v1/txs`,
+    /// `/v1/tx-status`), e.g. on the members' private network; when set, `http_listen` serves
+    /// reads only.
+    #[serde(default)]
+    pub write_listen: Option<SocketAddr>,
     /// Witnesses whose cosignatures `/checkpoint` carries (`crate::witness`).
     #[serde(default)]
     pub witnesses: Vec<crate::witness::WitnessConfig>,
@@ -98,6 +106,9 @@ impl NodeConfig {
         }
         crate::witness::check_config(&c.witnesses)
             .with_context(|| format!("{}: [[witnesses]]", path.display()))?;
+        c.write_limits
+            .check()
+            .with_context(|| format!("{}", path.display()))?;
         Ok(c)
     }
 }
@@ -205,6 +216,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         counters: Counters::default(),
         forward,
         journal: JournalHandle::start(journal)?,
+        limits: crate::limits::WriteLimits::new(config.write_limits.clone()),
     });
     Counters::set(&live.counters.height, store.height()?);
     Counters::set(
@@ -298,6 +310,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         }
     });
 
+    let live_limits = live.clone();
     let served = crate::witness::start(&config.witnesses, store.clone(), published).await?;
     let state = Arc::new(ReadState {
         store,
@@ -325,7 +338,41 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let url = format!("http://{}", listener.local_addr()?);
     println!("bansos-node {} http={url} p2p={listen}", member.name);
     tracing::info!(member = %member.name, %url, p2p = %listen, "validator started");
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal());
+    let (public, writes) = match config.write_listen {
+        None => (Serves::All, None),
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for writes on {addr}"))?;
+            let write_url = format!("http://{}", l.local_addr()?);
+            println!("bansos-node {} writes={write_url}", member.name);
+            tracing::info!(member = %member.name, url = %write_url, "write API on its own address");
+            (Serves::Reads, Some(l))
+        }
+    };
+    let idle = live_limits.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            idle.limits.forget_idle();
+        }
+    });
+    let serve = |l: tokio::net::TcpListener, serves| {
+        axum::serve(
+            l,
+            routes(state.clone(), serves)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .into_future()
+    };
+    let write_server = writes.map(|l| serve(l, Serves::Writes));
+    let server = async move {
+        match write_server {
+            None => serve(listener, public).await,
+            Some(w) => tokio::try_join!(serve(listener, public), w).map(|_| ()),
+        }
+    };
     let app_done = tokio::task::spawn_blocking(move || app_thread.join());
     tokio::select! {
         r = server => r.context("the HTTP server failed")?,

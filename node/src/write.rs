@@ -7,18 +7,19 @@
 //! genesis member signed it for this network, the member's role may submit it); the rules that
 //! need state (a double claim, an over-claim) run when a block is checked and committed.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TrySendError};
 use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bansos_ledger::mempool::Admission;
-use bansos_ledger::rules::precheck;
+use bansos_ledger::rules::{Rejection, precheck};
 use bansos_ledger::store::{StateRead, TxLocation};
 use bansos_verifier::entry::{SignedTx, TX_BYTES_MAX};
 use bansos_verifier::hash::Hash;
@@ -46,6 +47,20 @@ pub enum Submitted {
     Rejected(Hash, String),
     /// The mempool is full: retry later.
     Busy(Hash),
+    /// The signing member is over its rate here (`crate::limits`): retry later.
+    Limited(Hash),
+}
+
+/// Where submitted transactions come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A client at this address: the write limits apply; admitted ones are journalled and
+    /// forwarded.
+    Client(IpAddr),
+    /// Another validator forwarding what it admitted: not forwarded again.
+    Peer,
+    /// This validator's own mempool journal after a restart.
+    Journal,
 }
 
 impl Submitted {
@@ -62,6 +77,10 @@ impl Submitted {
                 "hash": h.to_hex(), "status": "busy",
                 "message": "The mempool is full; submit this transaction again in a moment."
             }),
+            Submitted::Limited(h) => serde_json::json!({
+                "hash": h.to_hex(), "status": "busy",
+                "message": "Its signer is submitting faster than this validator's limit; submit it again in a moment."
+            }),
         }
     }
 }
@@ -75,7 +94,12 @@ impl Submitted {
 /// it outlives a crash of this validator; if the journal cannot be written it is answered
 /// `Busy` and left out of the pool. Forwarded transactions are journalled by the validator that
 /// acknowledged them.
-pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> Vec<Submitted> {
+///
+/// A client is charged per signer for each transaction whose signature verified, and per
+/// source for each that failed (`crate::limits`); a failed signature is not remembered as a
+/// rejection: nobody signed those bytes, and junk must not push real verdicts out.
+pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, source: Source) -> Vec<Submitted> {
+    let forward = source != Source::Peer;
     // A full pool, or a signer holding its whole share of it, is refused before any signature
     // is checked: back-pressure must cost little.
     let (full, signer_full) = {
@@ -113,16 +137,35 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, forward: bool) -> V
             checked.push((hash, Ok(tx)));
         }
     }
+    let mut bad_signatures = 0;
     for (hash, c) in &mut checked {
         let Ok(tx) = c else { continue };
-        if let Err(r) = precheck(&live.network, tx) {
-            Counters::add(&live.counters.rejected_at_admission, 1);
-            live.rejected
-                .lock()
-                .expect("rejected lock")
-                .insert(*hash, r.to_string());
-            *c = Err(Submitted::Rejected(*hash, r.to_string()));
+        match precheck(&live.network, tx) {
+            Err(r) => {
+                Counters::add(&live.counters.rejected_at_admission, 1);
+                if matches!(r, Rejection::BadSignature | Rejection::UnknownSigner(_)) {
+                    bad_signatures += 1;
+                } else {
+                    live.rejected
+                        .lock()
+                        .expect("rejected lock")
+                        .insert(*hash, r.to_string());
+                }
+                *c = Err(Submitted::Rejected(*hash, r.to_string()));
+            }
+            Ok(()) => {
+                if let Source::Client(_) = source
+                    && live.limits.charge_signer(tx.signer).is_err()
+                {
+                    Counters::add(&live.counters.limited, 1);
+                    *c = Err(Submitted::Limited(*hash));
+                }
+            }
         }
+    }
+    Counters::add(&live.counters.bad_signatures, bad_signatures as u64);
+    if let Source::Client(ip) = source {
+        live.limits.penalise_source(ip, bad_signatures);
     }
     let mut out = Vec::with_capacity(checked.len());
     // Client transactions answered pending: (index in `out`, hash, bytes, newly added).
@@ -205,13 +248,13 @@ pub fn restore_journal(s: &ReadState, live: &Live, journalled: Vec<(Hash, Vec<u8
             }
         }
     }
-    let out = admit(s, live, txs, true);
+    let out = admit(s, live, txs, Source::Journal);
     let mut waiting = 0;
     for o in &out {
         match o {
             Submitted::Pending(_) => waiting += 1,
             Submitted::Committed(h, _) | Submitted::Rejected(h, _) => gone.push(*h),
-            Submitted::Busy(_) => {}
+            Submitted::Busy(_) | Submitted::Limited(_) => {}
         }
     }
     live.journal.forget(gone);
@@ -292,6 +335,7 @@ fn writable(
 /// `POST /v1/tx`: one signed transaction, its canonical bytes as the body.
 pub async fn post_tx(
     State(s): State<Arc<ReadState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -299,6 +343,10 @@ pub async fn post_tx(
         Ok(ok) => ok,
         Err(response) => return *response,
     };
+    let source = source_of(&live, peer, &headers);
+    if let Err(response) = charge_source(&live, source, 1) {
+        return *response;
+    }
     if body.len() > TX_BYTES_MAX {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -316,9 +364,8 @@ pub async fn post_tx(
             );
         }
     };
-    let forward = !headers.contains_key(FORWARDED_HEADER);
     let st = s.clone();
-    let result = tokio::task::spawn_blocking(move || admit(&st, &live, vec![tx], forward)).await;
+    let result = tokio::task::spawn_blocking(move || admit(&st, &live, vec![tx], source)).await;
     let Ok(mut result) = result else {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -340,7 +387,52 @@ pub async fn post_tx(
         )
             .into_response(),
         Submitted::Busy(_) => busy(),
+        Submitted::Limited(_) => limited(1, "Its signer is over this validator's rate"),
     }
+}
+
+/// Who sent a write: a validator forwarding (it says so and its address is trusted), or a
+/// client, limited by its address.
+fn source_of(live: &Live, peer: SocketAddr, headers: &HeaderMap) -> Source {
+    let ip = peer.ip().to_canonical();
+    if headers.contains_key(FORWARDED_HEADER) && live.limits.is_trusted(ip) {
+        Source::Peer
+    } else {
+        Source::Client(ip)
+    }
+}
+
+/// Charges a client's address for `n` transactions (`crate::limits`), or the 429 refusing them.
+fn charge_source(live: &Live, source: Source, n: usize) -> Result<(), Box<Response>> {
+    let Source::Client(ip) = source else {
+        return Ok(());
+    };
+    live.limits.charge_source(ip, n).map_err(|refused| {
+        Counters::add(&live.counters.limited, n as u64);
+        let burst = live.limits.config().per_source_burst;
+        Box::new(if refused.retry_after_s == u64::MAX {
+            limited(
+                60,
+                &format!("A batch from this address may hold at most {burst} transactions"),
+            )
+        } else {
+            limited(
+                refused.retry_after_s,
+                "This address is submitting faster than this validator allows",
+            )
+        })
+    })
+}
+
+fn limited(retry_after_s: u64, why: &str) -> Response {
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        &format!("{why}; retry after {retry_after_s} s."),
+    );
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+    r
 }
 
 fn busy() -> Response {
@@ -400,6 +492,7 @@ pub fn join_batch<T: AsRef<[u8]>>(txs: &[T]) -> Vec<u8> {
 /// `POST /v1/txs`: a batch. Nothing of a malformed batch is admitted.
 pub async fn post_txs(
     State(s): State<Arc<ReadState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -414,24 +507,28 @@ pub async fn post_txs(
             "The batch holds no transaction: send one or more, each as a 4-byte big-endian length followed by the signed transaction.",
         );
     }
-    let forward = !headers.contains_key(FORWARDED_HEADER);
+    let source = source_of(&live, peer, &headers);
     let st = s.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<Vec<Submitted>, String> {
-        let items = split_batch(&body)?;
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<Submitted>, Box<Response>> {
+        let items = split_batch(&body).map_err(malformed_batch)?;
+        charge_source(&live, source, items.len())?;
         let txs = items
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                SignedTx::decode(b)
-                    .map_err(|e| format!("item {i} is not a signed transaction: {e}"))
+                SignedTx::decode(b).map_err(|e| {
+                    malformed_batch(format!("item {i} is not a signed transaction: {e}"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(admit(&st, &live, txs, forward))
+        Ok(admit(&st, &live, txs, source))
     })
     .await;
     match result {
         Ok(Ok(results)) => {
-            let any_busy = results.iter().any(|r| matches!(r, Submitted::Busy(_)));
+            let any_busy = results
+                .iter()
+                .any(|r| matches!(r, Submitted::Busy(_) | Submitted::Limited(_)));
             let json: Vec<_> = results.iter().map(Submitted::json).collect();
             let mut r = Json(serde_json::json!({ "results": json })).into_response();
             if any_busy {
@@ -440,17 +537,21 @@ pub async fn post_txs(
             }
             r
         }
-        Ok(Err(why)) => error(
-            StatusCode::BAD_REQUEST,
-            "malformed_batch",
-            &format!("The batch was refused and nothing of it admitted: {why}."),
-        ),
+        Ok(Err(response)) => *response,
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "The node failed while admitting the batch.",
         ),
     }
+}
+
+fn malformed_batch(why: String) -> Box<Response> {
+    Box::new(error(
+        StatusCode::BAD_REQUEST,
+        "malformed_batch",
+        &format!("The batch was refused and nothing of it admitted: {why}."),
+    ))
 }
 
 /// The pending or rejected state of a transaction not (yet) committed.
@@ -593,6 +694,18 @@ pub async fn metrics(State(s): State<Arc<ReadState>>) -> Response {
         "counter",
         "Transactions admitted to the mempool through this node since start.",
         Counters::get(&c.admitted),
+    );
+    put(
+        "bansos_write_limited_total",
+        "counter",
+        "Transactions refused by the write limits (per source address, per signer) since start.",
+        Counters::get(&c.limited),
+    );
+    put(
+        "bansos_bad_signatures_total",
+        "counter",
+        "Submitted transactions whose signature failed since start.",
+        Counters::get(&c.bad_signatures),
     );
     put(
         "bansos_rejected_at_admission_total",

@@ -77,13 +77,19 @@ pub struct DemoNetwork {
 /// Makes the four-member demo network with fresh keys drawn from `rng`; member `i` has the
 /// peer-to-peer address `/ip4/127.0.0.1/tcp/<p2p_base_port + i>`.
 pub fn network(rng: &mut StdRng, p2p_base_port: u16) -> DemoNetwork {
-    network_of(rng, p2p_base_port, VALIDATORS_MIN)
+    network_of(rng, p2p_base_port, VALIDATORS_MIN, &[])
 }
 
 /// Makes a demo network of `validators` members, all validating: [`MEMBERS`] then as many of
-/// [`EXTRA_MEMBERS`] as needed. Panics outside `VALIDATORS_MIN..=VALIDATORS_MAX` or if the
+/// [`EXTRA_MEMBERS`] as needed. Member i's peer-to-peer address is on `hosts[i]` (IPv4;
+/// 127.0.0.1 for any not given). Panics outside `VALIDATORS_MIN..=VALIDATORS_MAX` or if the
 /// ports would pass 65535 (callers check both first).
-pub fn network_of(rng: &mut StdRng, p2p_base_port: u16, validators: usize) -> DemoNetwork {
+pub fn network_of(
+    rng: &mut StdRng,
+    p2p_base_port: u16,
+    validators: usize,
+    hosts: &[String],
+) -> DemoNetwork {
     assert!(
         (VALIDATORS_MIN..=VALIDATORS_MAX).contains(&validators),
         "validators out of range"
@@ -111,7 +117,11 @@ pub fn network_of(rng: &mut StdRng, p2p_base_port: u16, validators: usize) -> De
             display_name: display.to_string(),
             role: *role,
             public_key: data_encoding::HEXLOWER.encode(k.verifying_key().as_bytes()),
-            p2p_address: format!("/ip4/127.0.0.1/tcp/{}", p2p_base_port + i as u16),
+            p2p_address: format!(
+                "/ip4/{}/tcp/{}",
+                hosts.get(i).map_or("127.0.0.1", String::as_str),
+                p2p_base_port + i as u16
+            ),
             voting_power: 1,
         })
         .collect();
@@ -605,7 +615,7 @@ mod tests {
 
     #[test]
     fn larger_networks_add_banks_and_keep_the_first_four() {
-        let net = network_of(&mut rng(1), 9_000, VALIDATORS_MAX);
+        let net = network_of(&mut rng(1), 9_000, VALIDATORS_MAX, &[]);
         let names: Vec<&str> = net
             .network
             .genesis
@@ -626,7 +636,7 @@ mod tests {
         );
         // The four-member network is the same whichever function makes it.
         let a = network(&mut rng(3), 27_000);
-        let b = network_of(&mut rng(3), 27_000, VALIDATORS_MIN);
+        let b = network_of(&mut rng(3), 27_000, VALIDATORS_MIN, &[]);
         assert_eq!(a.genesis_bytes, b.genesis_bytes);
     }
 }

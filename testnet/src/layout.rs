@@ -35,6 +35,25 @@ pub struct TestnetFile {
     pub network_id: String,
     /// The `bansos-node` executable the nodes were started with (`start` uses it again).
     pub node_bin: PathBuf,
+    /// With `up --netns`: the namespaces the validators run in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<NetnsLayout>,
+}
+
+/// Where the validators of a `up --netns` testnet sit: one network namespace each, joined by a
+/// bridge in the root namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetnsLayout {
+    /// The bridge, in the root namespace.
+    pub bridge: String,
+    /// The bridge's address: where the load tool and the chaos command send from.
+    pub host_ip: String,
+    /// Each validator's namespace, in member order.
+    pub namespaces: Vec<String>,
+    /// Each validator's veth end on the bridge.
+    pub veths: Vec<String>,
+    /// Each validator's address.
+    pub ips: Vec<String>,
 }
 
 /// One validator of a [`TestnetFile`].
@@ -149,12 +168,16 @@ pub struct NodeToml<'a> {
     pub key: &'a Path,
     /// Data directory, relative to the file's folder.
     pub data_dir: &'a Path,
-    /// HTTP port on 127.0.0.1.
+    /// The address the validator's HTTP API listens on (127.0.0.1, or its namespace's address).
+    pub host: &'a str,
+    /// HTTP port.
     pub http_port: u16,
     /// Peer-to-peer multiaddr to listen on.
     pub p2p_listen: &'a str,
     /// The other validators' HTTP base URLs.
     pub peer_http: &'a [String],
+    /// Addresses the write limits trust: the other validators and the load tool.
+    pub trusted_sources: &'a [String],
 }
 
 fn toml_string(s: &str) -> String {
@@ -178,14 +201,24 @@ impl NodeToml<'_> {
              http_listen = {http}\n\
              p2p_listen = {p2p}\n\
              # Transactions accepted here are forwarded to the other validators.\n\
-             peer_http = [{peers}]\n",
+             peer_http = [{peers}]\n\
+             \n\
+             [write_limits]\n\
+             # Not limited per address: the other validators forward, the load tool submits.\n\
+             trusted_sources = [{trusted}]\n",
             name = self.name,
             genesis = toml_path(self.genesis),
             key = toml_path(self.key),
             data_dir = toml_path(self.data_dir),
-            http = toml_string(&format!("127.0.0.1:{}", self.http_port)),
+            http = toml_string(&format!("{}:{}", self.host, self.http_port)),
             p2p = toml_string(self.p2p_listen),
             peers = peers.join(", "),
+            trusted = self
+                .trusted_sources
+                .iter()
+                .map(|t| toml_string(t))
+                .collect::<Vec<_>>()
+                .join(", "),
         )
     }
 }
@@ -261,9 +294,11 @@ mod tests {
             genesis: Path::new("../genesis.json"),
             key: Path::new("../keys/kemensos.key"),
             data_dir: Path::new("data \"quoted\""),
+            host: "127.0.0.1",
             http_port: 8700,
             p2p_listen: "/ip4/127.0.0.1/tcp/8800",
             peer_http: &peers,
+            trusted_sources: &["127.0.0.1".to_string()],
         }
         .render();
         let v: toml::Table = toml::from_str(&text).unwrap();
@@ -271,6 +306,10 @@ mod tests {
         assert_eq!(v["key"].as_str(), Some("../keys/kemensos.key"));
         assert_eq!(v["data_dir"].as_str(), Some("data \"quoted\""));
         assert_eq!(v["http_listen"].as_str(), Some("127.0.0.1:8700"));
+        assert_eq!(
+            v["write_limits"]["trusted_sources"][0].as_str(),
+            Some("127.0.0.1")
+        );
         assert_eq!(v["p2p_listen"].as_str(), Some("/ip4/127.0.0.1/tcp/8800"));
         let got: Vec<&str> = v["peer_http"]
             .as_array()

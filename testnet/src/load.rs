@@ -524,6 +524,20 @@ fn log_size(apis: &[NodeApi], prefer: usize) -> Option<(usize, u64)> {
         .find_map(|i| apis[i].status().ok().map(|s| (i, s.log_size)))
 }
 
+/// `n` allocations that name real members and carry signatures nobody made: what an outsider
+/// can send, since member ids are public (`bansos-testnet flood`).
+pub fn junk(dir: &Path, genesis: &Path, n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    let setup = setup(dir, genesis)?;
+    let mut rng = StdRng::from_rng(&mut rand::rng());
+    Ok((0..n as u64)
+        .map(|serial| {
+            let (mut tx, _) = setup.allocation(&mut rng, serial);
+            tx.signature = rng.random();
+            tx.encode()
+        })
+        .collect())
+}
+
 /// `bansos-testnet load`.
 pub fn load(args: LoadArgs) -> anyhow::Result<()> {
     if !(0.0..1.0).contains(&args.claims_ratio) {

@@ -5,7 +5,9 @@
 
 mod api;
 mod files;
+mod flood;
 mod load;
+mod netns;
 mod network;
 mod process;
 
@@ -104,6 +106,54 @@ enum Command {
         /// Seconds between SIGTERM and SIGKILL when stopping validators.
         #[arg(long, alias = "grace", value_name = "SECONDS", default_value_t = 10)]
         grace_secs: u64,
+        /// Put each validator in a Linux network namespace of its own (root only): namespace
+        /// bs<base-port>-<name> with the address 10.199.K.<i+2> (K = base-port mod 251),
+        /// joined by a veth pair to the bridge bsbr<base-port> (10.199.K.1) that the load
+        /// tool sends through. Makes `partition`, `heal` and `link` possible; `down` removes
+        /// the namespaces and the bridge.
+        #[arg(long)]
+        netns: bool,
+    },
+    /// Cut the links between groups of validators of a --netns testnet, for real
+    ///
+    /// Every packet between validators of different groups is dropped (a blackhole route in
+    /// each namespace), on open connections as on new ones; validators named in no group form
+    /// one more group. Replaces any earlier partition. `heal` restores the links.
+    Partition {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The groups: names separated by commas, groups by slashes, e.g.
+        /// kemensos,kemenkeu/bri,pos.
+        #[arg(long)]
+        groups: String,
+    },
+    /// Restore every link `partition` cut
+    Heal {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Delay and drop what one validator of a --netns testnet sends (tc netem on its link)
+    ///
+    /// E.g. 30 to 80 ms for validators in Makassar or Jayapura seen from Jakarta. Needs a
+    /// kernel with netem (CONFIG_NET_SCH_NETEM); says so plainly otherwise.
+    Link {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The validator.
+        #[arg(long)]
+        node: String,
+        /// Added one-way delay, milliseconds.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u32,
+        /// Share of packets dropped, percent.
+        #[arg(long, default_value_t = 0.0)]
+        loss: f64,
+        /// Restore the link instead.
+        #[arg(long, conflicts_with_all = ["delay_ms", "loss"])]
+        clear: bool,
     },
     /// Stop every validator of a testnet (SIGTERM, then SIGKILL after the grace time)
     ///
@@ -197,6 +247,27 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         drain_secs: u64,
     },
+    /// Post junk to every validator's write API, as an outsider could
+    ///
+    /// Batches of allocations that name real members (member ids are public) under random
+    /// signatures, round-robin over the validators as fast as they answer, from --source (an
+    /// address of this machine: on Linux every 127.x.y.z is). Measures what the write limits
+    /// let through: run `load` beside it and compare with a run without it (docs/BENCHMARKS.md).
+    /// Prints how many batches were looked at and how many refused with 429.
+    Flood {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The address the junk is sent from.
+        #[arg(long, default_value = "127.0.0.2")]
+        source: std::net::IpAddr,
+        /// Seconds to flood.
+        #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(1..))]
+        duration: u64,
+        /// Junk transactions per batch, 1 to 10000.
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        batch: u64,
+    },
     /// Build a sample log on disk, without consensus, for `bansos-node serve-log`
     ///
     /// A demo genesis of four members (Kemensos, Kemenkeu, BRI,
@@ -246,6 +317,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             seed,
             timeout_secs,
             grace_secs,
+            netns,
         } => network::up(network::UpArgs {
             validators,
             dir,
@@ -255,7 +327,57 @@ fn run(command: Command) -> anyhow::Result<()> {
             seed,
             timeout: Duration::from_secs(timeout_secs),
             grace: Duration::from_secs(grace_secs),
+            netns,
         }),
+        Command::Partition { dir, groups } => {
+            let t = files::read_testnet(&dir)?;
+            let groups = netns::groups(&t, &groups)?;
+            netns::partition(&t, &groups)?;
+            let names: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|i| t.nodes[*i].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect();
+            println!("partitioned: {}", names.join(" | "));
+            Ok(())
+        }
+        Command::Heal { dir } => {
+            netns::heal(&files::read_testnet(&dir)?)?;
+            println!("healed: every link restored");
+            Ok(())
+        }
+        Command::Link {
+            dir,
+            node,
+            delay_ms,
+            loss,
+            clear,
+        } => {
+            let t = files::read_testnet(&dir)?;
+            let i = t
+                .nodes
+                .iter()
+                .position(|n| n.name == node)
+                .with_context(|| format!("no validator {node} ({})", t.names()))?;
+            anyhow::ensure!(
+                (0.0..=100.0).contains(&loss),
+                "--loss {loss}: give 0 to 100"
+            );
+            netns::set_link(&t, i, (!clear).then_some((delay_ms, loss)))?;
+            println!(
+                "{node}: {}",
+                if clear {
+                    "link restored".to_string()
+                } else {
+                    format!("+{delay_ms} ms, {loss}% loss")
+                }
+            );
+            Ok(())
+        }
         Command::Down { dir, grace_secs } => network::down(&dir, Duration::from_secs(grace_secs)),
         Command::Stop {
             dir,
@@ -284,6 +406,17 @@ fn run(command: Command) -> anyhow::Result<()> {
             claims_ratio,
             submitters,
             drain: Duration::from_secs(drain_secs),
+        }),
+        Command::Flood {
+            dir,
+            source,
+            duration,
+            batch,
+        } => flood::flood(flood::FloodArgs {
+            dir,
+            source,
+            duration: Duration::from_secs(duration),
+            batch: batch as usize,
         }),
         Command::Sample {
             dir,

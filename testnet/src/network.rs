@@ -1,4 +1,5 @@
-//! `up`, `down`, `stop` and `start`: a live testnet of `bansos-node` processes on 127.0.0.1,
+//! `up`, `down`, `stop` and `start`: a live testnet of `bansos-node` processes on 127.0.0.1
+//! (or each in a network namespace of its own, `crate::netns`),
 //! described by `DIR/testnet.json` (see `bansos_testnet::layout` for the directory).
 
 use std::collections::BTreeSet;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, bail};
 use bansos_genesis::Role;
 use bansos_testnet::demo::{self, DemoNetwork, VALIDATORS_MAX, VALIDATORS_MIN};
-use bansos_testnet::layout::{NodeEntry, NodeToml, PortPlan, TestnetFile, http_url};
+use bansos_testnet::layout::{NetnsLayout, NodeEntry, NodeToml, PortPlan, TestnetFile};
 use bansos_verifier::entry::SignedTx;
 use bansos_verifier::hash::LeafIndex;
 use bansos_verifier::note::SignerKey;
@@ -49,6 +50,8 @@ pub struct UpArgs {
     pub timeout: Duration,
     /// Time between SIGTERM and SIGKILL when stopping.
     pub grace: Duration,
+    /// Each validator in a network namespace of its own (`crate::netns`).
+    pub netns: bool,
 }
 
 fn unix_now() -> u64 {
@@ -123,6 +126,7 @@ fn write_network(
     net: &DemoNetwork,
     plan: &PortPlan,
     node_bin: &Path,
+    netns: Option<&NetnsLayout>,
 ) -> anyhow::Result<TestnetFile> {
     let keys_dir = dir.join("keys");
     std::fs::create_dir_all(&keys_dir)
@@ -159,7 +163,20 @@ fn write_network(
         net.network.trust_policy().to_json(),
     )?;
 
-    let urls: Vec<String> = (0..members.len()).map(|i| http_url(plan.http(i))).collect();
+    let hosts: Vec<String> = match netns {
+        None => vec!["127.0.0.1".to_string(); members.len()],
+        Some(l) => l.ips.clone(),
+    };
+    let urls: Vec<String> = (0..members.len())
+        .map(|i| format!("http://{}:{}", hosts[i], plan.http(i)))
+        .collect();
+    // The other validators forward, the load tool submits: neither is limited per address.
+    let trusted: Vec<String> = match netns {
+        None => vec!["127.0.0.1".to_string()],
+        Some(l) => std::iter::once(l.host_ip.clone())
+            .chain(l.ips.iter().cloned())
+            .collect(),
+    };
     let mut nodes = Vec::new();
     for (i, m) in members.iter().enumerate() {
         let node_dir = dir.join(&m.name);
@@ -179,9 +196,11 @@ fn write_network(
             genesis: Path::new("../genesis.json"),
             key: &key,
             data_dir: Path::new("data"),
+            host: &hosts[i],
             http_port: plan.http(i),
             p2p_listen: &m.p2p_address,
             peer_http: &peers,
+            trusted_sources: &trusted,
         }
         .render();
         let config = node_dir.join("node.toml");
@@ -203,6 +222,7 @@ fn write_network(
         genesis,
         network_id: data_encoding::HEXLOWER.encode(&net.network.id.0),
         node_bin: node_bin.to_path_buf(),
+        netns: netns.cloned(),
     })
 }
 
@@ -231,7 +251,14 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
         .take(args.validators)
         .map(|m| m.0)
         .collect();
-    check_ports_free(&plan, &names)?;
+    let netns = if args.netns {
+        crate::netns::check_can()?;
+        Some(crate::netns::layout(args.base_port, &names))
+    } else {
+        // Fresh namespaces have every port free.
+        check_ports_free(&plan, &names)?;
+        None
+    };
     let node_bin = process::node_bin()?;
 
     let created = !args.dir.exists();
@@ -242,8 +269,15 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     let dir = args.dir.canonicalize()?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut rng = demo::rng(seed);
-    let net = demo::network_of(&mut rng, plan.p2p_base(), args.validators);
-    let mut testnet = match write_network(&dir, &net, &plan, &node_bin) {
+    let hosts = netns.as_ref().map(|l| l.ips.clone()).unwrap_or_default();
+    let net = demo::network_of(&mut rng, plan.p2p_base(), args.validators, &hosts);
+    let built = write_network(&dir, &net, &plan, &node_bin, netns.as_ref()).and_then(|t| {
+        if let Some(l) = &netns {
+            crate::netns::create(l)?;
+        }
+        Ok(t)
+    });
+    let mut testnet = match built {
         Ok(t) => t,
         Err(e) => {
             // Nothing started yet: leave nothing half-built behind.
@@ -255,8 +289,9 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     };
 
     let mut children: Vec<Child> = Vec::new();
-    for node in &mut testnet.nodes {
-        match process::spawn_node(&node_bin, &node.config, &node.log) {
+    for (i, node) in testnet.nodes.iter_mut().enumerate() {
+        let ns = testnet.netns.as_ref().map(|l| l.namespaces[i].as_str());
+        match process::spawn_node(&node_bin, &node.config, &node.log, ns) {
             Ok(child) => {
                 node.pid = child.id();
                 children.push(child);
@@ -321,8 +356,15 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
 fn print_summary(dir: &Path, t: &TestnetFile) {
     println!();
     println!(
-        "Bansos Ledger testnet: {} validators on 127.0.0.1, network id {}, checkpoint quorum {} of {}",
+        "Bansos Ledger testnet: {} validators {}, network id {}, checkpoint quorum {} of {}",
         t.nodes.len(),
+        match &t.netns {
+            None => "on 127.0.0.1".to_string(),
+            Some(l) => format!(
+                "in network namespaces bs*-<name> behind the bridge {}",
+                l.bridge
+            ),
+        },
         t.network_id,
         t.quorum,
         t.nodes.len()
@@ -704,6 +746,11 @@ fn stop_all(
             });
         }
     });
+    // The whole testnet is down: its namespaces, veth pairs and bridge go too.
+    if let Some(l) = &t.netns {
+        crate::netns::remove(l);
+        println!("removed the namespaces and the bridge {}", l.bridge);
+    }
 }
 
 fn report_stop(node: &NodeEntry, how: anyhow::Result<Stopped>, grace: Duration, asked_kill: bool) {
@@ -822,7 +869,13 @@ pub fn start(dir: &Path, name: &str, timeout: Duration) -> anyhow::Result<()> {
     } else {
         process::node_bin()?
     };
-    let mut child = process::spawn_node(&bin, &node.config, &node.log)?;
+    let i = t
+        .nodes
+        .iter()
+        .position(|n| n.name == name)
+        .expect("found above");
+    let ns = t.netns.as_ref().map(|l| l.namespaces[i].clone());
+    let mut child = process::spawn_node(&bin, &node.config, &node.log, ns.as_deref())?;
     let pid = child.id();
     t.nodes
         .iter_mut()

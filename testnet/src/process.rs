@@ -53,7 +53,12 @@ pub fn node_bin() -> anyhow::Result<PathBuf> {
 /// Starts `bin --config config` with stdin closed and stdout and stderr appended to `log`, in a
 /// new process group: Ctrl-C in the terminal reaches only `bansos-testnet`, which stops the
 /// nodes itself, and detached nodes outlive it.
-pub fn spawn_node(bin: &Path, config: &Path, log: &Path) -> anyhow::Result<Child> {
+pub fn spawn_node(
+    bin: &Path,
+    config: &Path,
+    log: &Path,
+    netns: Option<&str>,
+) -> anyhow::Result<Child> {
     let mut out = OpenOptions::new()
         .create(true)
         .append(true)
@@ -66,8 +71,17 @@ pub fn spawn_node(bin: &Path, config: &Path, log: &Path) -> anyhow::Result<Child
         config.display()
     )?;
     let err = out.try_clone()?;
-    Command::new(bin)
-        .arg("--config")
+    // In a namespace, `ip netns exec` enters it and then executes the node in its own place:
+    // the pid is the node's.
+    let mut cmd = match netns {
+        None => Command::new(bin),
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(bin);
+            c
+        }
+    };
+    cmd.arg("--config")
         .arg(config)
         .stdin(Stdio::null())
         // The log is a file: no terminal colour codes in it (tracing-subscriber honours this).

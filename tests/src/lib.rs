@@ -172,8 +172,8 @@ impl Testnet {
             .expect("node by name")
     }
 
-    /// Runs `bansos-testnet <args> --dir <dir>` and asserts it succeeded.
-    pub fn testnet(&self, args: &[&str]) {
+    /// Runs `bansos-testnet <args> --dir <dir>`, asserts it succeeded and returns its stdout.
+    pub fn testnet(&self, args: &[&str]) -> String {
         let out = Command::new(binary("bansos-testnet"))
             .args(args)
             .arg("--dir")
@@ -185,6 +185,7 @@ impl Testnet {
             "bansos-testnet {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// A member's private key from the testnet's keys/.
@@ -208,6 +209,20 @@ pub fn agent() -> ureq::Agent {
         .http_status_as_error(false)
         .build()
         .into()
+}
+
+/// A counter or gauge of a validator's `/metrics`.
+pub fn metric(url: &str, name: &str) -> u64 {
+    let text = agent()
+        .get(&format!("{url}/metrics"))
+        .call()
+        .expect("GET /metrics")
+        .body_mut()
+        .read_to_string()
+        .expect("metrics text");
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
 }
 
 /// GETs JSON; a node that does not answer gives status 0.

@@ -13,8 +13,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bansos_tests::{
-    Running, Testnet, agent, binary, get, height, log_size, post, post_with_headers, status,
-    wait_for,
+    Running, Testnet, agent, binary, get, height, log_size, metric, post, post_with_headers,
+    status, wait_for,
 };
 use bansos_verifier::entry::{
     Allocation, AllocationId, Channel, Claim, MemberId, Period, ProgramCode, RegionCode, Rupiah,
@@ -297,6 +297,28 @@ fn four_validators_commit_recover_and_refuse() {
     );
     assert_eq!(code, 403, "a write from a web page: {v}");
     assert_eq!(v["error"]["code"], "browser_write");
+    // An outsider posting junk under real member ids (they are public) is shut out after its
+    // first batch: each validator checks at most one batch of its signatures, however fast
+    // it sends (without the limits, every batch costs every validator 1,000 checks).
+    let bad_before: Vec<u64> = urls
+        .iter()
+        .map(|u| metric(u, "bansos_bad_signatures_total"))
+        .collect();
+    let out = net.testnet(&["flood", "--duration", "4", "--batch", "1000"]);
+    let refused: u64 = out
+        .split(" refused with 429")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of refused batches in: {out}"));
+    assert!(refused > 0, "{out}");
+    for (u, before) in urls.iter().zip(bad_before) {
+        let checked = metric(u, "bansos_bad_signatures_total") - before;
+        assert!(
+            checked <= 1_000,
+            "{u} checked {checked} junk signatures: {out}"
+        );
+    }
     // Exactly the three good transactions were added, everywhere.
     let after = assert_converged(&net, 30);
     assert_eq!(
