@@ -117,7 +117,8 @@ impl NodeApi {
         }
     }
 
-    fn get(&self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
+    /// `GET <path>`: the status and the body.
+    pub fn get(&self, path: &str) -> anyhow::Result<(u16, Vec<u8>)> {
         let url = format!("{}{path}", self.url);
         let mut r = self
             .agent
@@ -191,6 +192,47 @@ impl NodeApi {
         }
     }
 
+    /// `POST /v1/tx-status`: the status (`pending`, `committed`, `rejected`, `unknown`) of each
+    /// of at most 10,000 transactions, in order.
+    pub fn tx_states(&self, hashes: &[Hash]) -> anyhow::Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct One {
+            status: String,
+        }
+        #[derive(Deserialize)]
+        struct All {
+            results: Vec<One>,
+        }
+        let url = format!("{}/v1/tx-status", self.url);
+        let body: Vec<u8> = hashes.iter().flat_map(|h| h.0).collect();
+        let mut r = self
+            .batch_agent
+            .post(&url)
+            .header("Content-Type", "application/octet-stream")
+            .send(&body[..])
+            .with_context(|| format!("POST {url}"))?;
+        let status = r.status().as_u16();
+        let bytes = r
+            .body_mut()
+            .with_config()
+            .limit(RESPONSE_BYTES_MAX)
+            .read_to_vec()
+            .with_context(|| format!("POST {url}: reading the response"))?;
+        if status != 200 {
+            bail!("POST {url}: HTTP {status}: {}", error_message(&bytes));
+        }
+        let all: All = serde_json::from_slice(&bytes)
+            .with_context(|| format!("POST {url}: unexpected answer"))?;
+        if all.results.len() != hashes.len() {
+            bail!(
+                "POST {url}: {} results for {} hashes",
+                all.results.len(),
+                hashes.len()
+            );
+        }
+        Ok(all.results.into_iter().map(|o| o.status).collect())
+    }
+
     /// `POST /v1/txs` with canonical signed transactions; one result per transaction, in order,
     /// and the `Retry-After` seconds if the node asked for it. A whole-request 503 counts as
     /// every transaction busy.
@@ -217,7 +259,8 @@ impl NodeApi {
             .with_context(|| format!("POST {url}: reading the response"))?;
         match status {
             200 => {}
-            503 => {
+            // Overloaded, or over a write limit: the whole batch is busy.
+            503 | 429 | 408 => {
                 let busy = TxResult {
                     hash: String::new(),
                     status: "busy".into(),

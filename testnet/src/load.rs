@@ -316,6 +316,10 @@ struct Shared {
     stop: AtomicBool,
     /// The poller stops.
     stop_polling: AtomicBool,
+    /// Whether to keep every acknowledged hash (`chaos`).
+    record: bool,
+    /// Hashes answered pending or committed, if `record`.
+    acknowledged: Mutex<Vec<Hash>>,
 }
 
 impl Shared {
@@ -423,6 +427,13 @@ fn submitter(j: usize, plan: &Plan<'_>, shared: &Shared) {
                         &shared.claims
                     };
                     counter.fetch_add(1, Ordering::Relaxed);
+                    if shared.record {
+                        shared
+                            .acknowledged
+                            .lock()
+                            .expect("not poisoned")
+                            .push(item.hash);
+                    }
                     if r.status == "pending" {
                         last_pending = Some(item.hash);
                     }
@@ -536,6 +547,66 @@ pub fn junk(dir: &Path, genesis: &Path, n: usize) -> anyhow::Result<Vec<Vec<u8>>
             tx.encode()
         })
         .collect())
+}
+
+/// What [`offer_until`] offered.
+pub struct Offered {
+    /// Every transaction a validator answered pending (202) or committed.
+    pub acknowledged: Vec<Hash>,
+    /// Busy answers, sent again.
+    pub busy: u64,
+    /// Batches sent again after a transport error (a validator down or cut off).
+    pub transport_errors: u64,
+}
+
+/// Offers load at `rate` to the testnet in `dir` until `stop`, keeping every acknowledged
+/// hash (`bansos-testnet chaos`).
+pub fn offer_until(dir: &Path, rate: Rate, stop: &AtomicBool) -> anyhow::Result<Offered> {
+    let t = read_testnet(dir)?;
+    let setup = setup(dir, &t.genesis)?;
+    let apis: Vec<NodeApi> = t
+        .nodes
+        .iter()
+        .map(|n| NodeApi::new(&n.name, &n.http))
+        .collect();
+    let shared = Shared {
+        record: true,
+        ..Shared::default()
+    };
+    let start = Instant::now();
+    let plan = Plan {
+        setup: &setup,
+        apis: &apis,
+        rate,
+        batch: default_batch(rate),
+        claims_ratio: 0.4,
+        submitters: apis.len(),
+        start,
+        end: start + Duration::from_secs(100 * 365 * 86_400),
+    };
+    std::thread::scope(|s| {
+        let poll = s.spawn(|| poller(&apis, &shared));
+        let subs: Vec<_> = (0..plan.submitters)
+            .map(|j| {
+                let (plan, shared) = (&plan, &shared);
+                s.spawn(move || submitter(j, plan, shared))
+            })
+            .collect();
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        shared.stop.store(true, Ordering::SeqCst);
+        for h in subs {
+            h.join().expect("a submitter panicked");
+        }
+        shared.stop_polling.store(true, Ordering::SeqCst);
+        poll.join().expect("the poller panicked");
+    });
+    Ok(Offered {
+        busy: shared.busy.load(Ordering::Relaxed),
+        transport_errors: shared.transport_errors.load(Ordering::Relaxed),
+        acknowledged: shared.acknowledged.into_inner().expect("not poisoned"),
+    })
 }
 
 /// `bansos-testnet load`.

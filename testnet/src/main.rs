@@ -4,6 +4,7 @@
 //! without consensus, for `bansos-node serve-log`.
 
 mod api;
+mod chaos;
 mod files;
 mod flood;
 mod load;
@@ -154,6 +155,38 @@ enum Command {
         /// Restore the link instead.
         #[arg(long, conflicts_with_all = ["delay_ms", "loss"])]
         clear: bool,
+    },
+    /// Load a running testnet while injecting faults at random, then check it
+    ///
+    /// Offers --rate tx/s round-robin over the validators (as `load` does) and, one after
+    /// another, for 5 to 15 s each: kill -9 of a validator and its restart; on a --netns
+    /// testnet also a minority cut off, a 2|2 split, the next proposer isolated, and delay and
+    /// loss on a link (when the kernel has netem). --byzantine NAME makes that validator
+    /// misbehave throughout (needs bansos-node built with --features byzantine).
+    ///
+    /// Then, everything healed and restarted, it checks: identical roots on every validator;
+    /// every checkpoint seen during the run consistent with the final one; every transaction
+    /// a validator acknowledged (202) committed or rejected; nothing committed during a 2|2
+    /// split and commits resumed after it; the others kept committing while the proposer was
+    /// isolated; no transaction twice in the log (every entry read and hashed up to the root).
+    /// Prints each fault, then one summary line; exits non-zero if any check failed.
+    #[command(verbatim_doc_comment)]
+    Chaos {
+        /// Directory of a running testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Seconds of faults.
+        #[arg(long, value_name = "S", value_parser = clap::value_parser!(u64).range(10..))]
+        duration: u64,
+        /// Seed of the fault schedule.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Offered transactions per second.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+        rate: u64,
+        /// Make this validator Byzantine for the whole run.
+        #[arg(long, value_name = "NAME")]
+        byzantine: Option<String>,
     },
     /// Stop every validator of a testnet (SIGTERM, then SIGKILL after the grace time)
     ///
@@ -328,6 +361,19 @@ fn run(command: Command) -> anyhow::Result<()> {
             timeout: Duration::from_secs(timeout_secs),
             grace: Duration::from_secs(grace_secs),
             netns,
+        }),
+        Command::Chaos {
+            dir,
+            duration,
+            seed,
+            rate,
+            byzantine,
+        } => chaos::chaos(chaos::ChaosArgs {
+            dir,
+            duration: Duration::from_secs(duration),
+            seed,
+            rate,
+            byzantine,
         }),
         Command::Partition { dir, groups } => {
             let t = files::read_testnet(&dir)?;
