@@ -37,6 +37,12 @@ use clap::{Parser, Subcommand};
         peer_http = [\"http://127.0.0.1:8701\"]  # other validators' APIs, to forward transactions\n  \
         # block_max_txs = 10000, block_interval_ms = 100, mempool_max_txs = 40000 (one member \
         may hold half)\n  \
+        # write_listen = \"10.0.0.5:8710\"  serve the write API (POST /v1/tx, /v1/txs, \
+        /v1/tx-status) here and only reads on http_listen\n  \
+        # [write_limits]  trusted_sources = [\"10.0.0.6\"] (other validators, members' \
+        systems: not limited per address), per_source_txs_per_s = 1000, per_source_burst = \
+        10000, bad_signature_penalty_ms = 10, per_signer_txs_per_s = 5000, per_signer_burst = \
+        20000, max_concurrent = 64, timeout_s = 30 (docs/API.md, \"Write limits\")\n  \
         # [[witnesses]]  url = \"http://...\"  vkey = \"<bansos-witness keygen's vkey>\"  \
         (their cosignatures are added to /checkpoint; docs/OPERATIONS.md)\n  \
         # [byzantine]  a validator that misbehaves on purpose, for the network tests only; \

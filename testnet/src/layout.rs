@@ -243,6 +243,7 @@ mod tests {
             genesis: "/tmp/tn/genesis.json".into(),
             network_id: "00".repeat(32),
             node_bin: "/usr/local/bin/bansos-node".into(),
+            netns: None,
         }
     }
 

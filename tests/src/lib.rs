@@ -122,8 +122,14 @@ impl Drop for Testnet {
 impl Testnet {
     /// Runs `bansos-testnet up --detach` with 4 validators in `dir`, HTTP ports from `base_port`, `demo` demo transactions.
     pub fn up(dir: &Path, base_port: u16, demo: usize) -> Testnet {
+        Testnet::up_with(dir, base_port, demo, &[])
+    }
+
+    /// [`Testnet::up`] with more arguments of `up` (`--netns`).
+    pub fn up_with(dir: &Path, base_port: u16, demo: usize, more: &[&str]) -> Testnet {
         let out = Command::new(binary("bansos-testnet"))
             .args(["up", "--validators", "4", "--detach", "--seed", "7"])
+            .args(more)
             .args(["--base-port", &base_port.to_string()])
             .args(["--demo", &demo.to_string()])
             .arg("--dir")
@@ -182,8 +188,9 @@ impl Testnet {
             .expect("running bansos-testnet");
         assert!(
             out.status.success(),
-            "bansos-testnet {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "bansos-testnet {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
