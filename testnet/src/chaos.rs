@@ -1,12 +1,14 @@
 //! `bansos-testnet chaos`: load on a running testnet while faults are injected at random, then
 //! the checks a ministry, a bank and an auditor care about.
 //!
-//! Faults, one at a time, each for a few seconds with a pause after it (chosen by `--seed`):
+//! Faults, one at a time (the next once every validator has caught up from the last: two of
+//! four out at once leave no quorum, by design), each for a few seconds with a pause after it
+//! (chosen by `--seed`):
 //! kill -9 of a validator and its restart; and, on a `--netns` testnet, a minority cut off, a
 //! 2|2 split (two against two: no side has a quorum), the next proposer isolated, and delay
 //! and loss on one validator's link (when the kernel has netem). With `--byzantine NAME` that
 //! validator misbehaves throughout (the faults of the network tests: equivocating votes and
-//! proposals, dropped messages, forged checkpoint signatures, invalid transactions in its
+//! proposals, dropped inbound proposals, forged checkpoint signatures, invalid transactions in its
 //! proposals, a clock an hour off), which needs a bansos-node built with `--features byzantine`.
 //!
 //! At the end, every fault healed and every validator up, it checks: every validator reaches
@@ -60,7 +62,6 @@ const BYZANTINE: &str = "\n[byzantine]\n\
     seed = 43\n\
     equivocate_votes = { mode = \"random\", probability = 0.3 }\n\
     equivocate_proposals = { mode = \"random\", probability = 0.5 }\n\
-    drop_votes = { mode = \"random\", probability = 0.2 }\n\
     drop_inbound_proposals = { mode = \"random\", probability = 0.2 }\n\
     [byzantine.app]\n\
     forge_checkpoint_signature = true\n\
@@ -95,6 +96,8 @@ struct Tally {
     /// Isolations during which the others did not go on committing.
     isolations_stalled: u64,
     links: u64,
+    /// Longest time every validator took to catch up after a fault.
+    slowest_catch_up: Duration,
     problems: Vec<String>,
 }
 
@@ -159,6 +162,41 @@ fn sample_checkpoints(
             }
         }
         std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Most heights a validator may trail the others by and count as caught up.
+const CAUGHT_UP_HEIGHTS: u64 = 2;
+/// Longest wait for every validator to catch up after a fault.
+const CATCH_UP_SECS: u64 = 120;
+
+/// Waits until every validator answers within [`CAUGHT_UP_HEIGHTS`] of the highest: the
+/// faults come one at a time, and a validator still catching up after the last one is a fault
+/// of its own (with two of four out, no side has a quorum, by design). Returns how long it took.
+fn caught_up(apis: &[NodeApi]) -> Result<Duration, String> {
+    let start = Instant::now();
+    loop {
+        let heights: Vec<Option<u64>> = apis
+            .iter()
+            .map(|a| a.status().ok().map(|s| s.height))
+            .collect();
+        let max = heights.iter().flatten().max().copied().unwrap_or(0);
+        let behind: Vec<String> = apis
+            .iter()
+            .zip(&heights)
+            .filter(|(_, h)| h.is_none_or(|h| h + CAUGHT_UP_HEIGHTS < max))
+            .map(|(a, h)| format!("{} at {}", a.name, h.map_or("-".into(), |h| h.to_string())))
+            .collect();
+        if behind.is_empty() {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > Duration::from_secs(CATCH_UP_SECS) {
+            return Err(format!(
+                "not caught up {CATCH_UP_SECS} s after a fault (others at {max}): {}",
+                behind.join(", ")
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(250));
     }
 }
 
@@ -282,7 +320,7 @@ fn inject(
 
 /// Waits until every validator answers with the same log size and a checkpoint of that size,
 /// the same for all, and stays so; returns that checkpoint.
-fn settle(apis: &[NodeApi], policy: &TrustPolicy) -> anyhow::Result<(u64, Hash)> {
+fn settle(apis: &[&NodeApi], policy: &TrustPolicy) -> anyhow::Result<(u64, Hash)> {
     let deadline = Instant::now() + Duration::from_secs(SETTLE_SECS);
     loop {
         let cps: Vec<Option<(u64, Hash, u64)>> = apis
@@ -398,7 +436,7 @@ fn consistent(api: &NodeApi, seen: &[(u64, Hash)], size: u64, root: &Hash) -> an
 }
 
 /// Every acknowledged transaction's fate: (committed, rejected, lost).
-fn fates(apis: &[NodeApi], acked: &[Hash]) -> anyhow::Result<(u64, u64, Vec<Hash>)> {
+fn fates(apis: &[&NodeApi], acked: &[Hash]) -> anyhow::Result<(u64, u64, Vec<Hash>)> {
     let (mut committed, mut rejected, mut lost) = (0, 0, Vec::new());
     for chunk in acked.chunks(10_000) {
         let answers: Vec<Vec<String>> = apis
@@ -459,6 +497,20 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
             }
             kill(&t, i);
             restart(&args.dir, i)?;
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while apis[i].healthz().is_err() {
+                let t = read_testnet(&args.dir)?;
+                let n = &t.nodes[i];
+                if !process::is_node_running(n.pid, &n.config) || Instant::now() > deadline {
+                    bail!(
+                        "the Byzantine {name} did not come up (a bansos-node without --features \
+                         byzantine refuses [byzantine]); the end of its log {}:\n{}",
+                        n.log.display(),
+                        process::log_tail(&n.log, process::LOG_TAIL_LINES)
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
             Some(i)
         }
     };
@@ -497,6 +549,13 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
                 // Load first, faults after a calm start.
                 std::thread::sleep(Duration::from_secs(5));
                 while started.elapsed() < args.duration {
+                    match caught_up(&apis) {
+                        Ok(took) => tally.slowest_catch_up = tally.slowest_catch_up.max(took),
+                        Err(e) => {
+                            tally.problems.push(e);
+                            break;
+                        }
+                    }
                     let fault = kinds[rng.random_range(0..kinds.len())];
                     let what = inject(&args.dir, fault, &mut rng, &apis, &mut tally)?;
                     println!("  {:>5.0} s  {what}", started.elapsed().as_secs_f64());
@@ -531,21 +590,26 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     );
     let t = read_testnet(&args.dir)?;
     let apis = self::apis(&t);
-    let (size, root) = settle(&apis, &policy)?;
+    // The honest validators must agree; a Byzantine one's own answers prove nothing.
+    let honest: Vec<&NodeApi> = (0..apis.len())
+        .filter(|i| Some(*i) != byzantine)
+        .map(|i| &apis[i])
+        .collect();
+    let (size, root) = settle(&honest, &policy)?;
     let seen = seen.into_inner().expect("not poisoned");
-    if let Err(e) = consistent(&apis[0], &seen, size, &root) {
+    if let Err(e) = consistent(honest[0], &seen, size, &root) {
         tally.problems.push(format!("{e:#}"));
     }
     // The acknowledged transactions still pending when the load stopped get their blocks.
-    let mut fate = fates(&apis, &offered.acknowledged)?;
+    let mut fate = fates(&honest, &offered.acknowledged)?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while !fate.2.is_empty() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_secs(2));
-        let again = fates(&apis, &fate.2)?;
+        let again = fates(&honest, &fate.2)?;
         fate = (fate.0 + again.0, fate.1 + again.1, again.2);
     }
-    let (size, root) = settle(&apis, &policy)?;
-    let twice = entries_twice(&apis[0], size, &root)?;
+    let (size, root) = settle(&honest, &policy)?;
+    let twice = entries_twice(honest[0], size, &root)?;
     let (committed, rejected, lost) = fate;
     tally
         .problems
@@ -583,9 +647,9 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     println!(
         "chaos summary: seed {} {} s {} tx/s | acknowledged {} committed {committed} rejected \
          {rejected} lost {} twice {twice} (busy retries {}, batches resent after transport \
-         errors {}) | roots identical on {}/{} at size {size} | \
+         errors {}) | roots identical on {}/{} honest validators at size {size} | \
          checkpoints {} consistent | kills {} minority {} splits {} (committed during {}) \
-         proposer-isolations {} links {} | byzantine {} | {}",
+         proposer-isolations {} links {} | slowest catch-up {:.1} s | byzantine {} | {}",
         args.seed,
         args.duration.as_secs(),
         args.rate,
@@ -593,8 +657,8 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         lost.len(),
         offered.busy,
         offered.transport_errors,
-        t.nodes.len(),
-        t.nodes.len(),
+        honest.len(),
+        honest.len(),
         seen.len(),
         tally.kills,
         tally.minority,
@@ -606,6 +670,7 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         } else {
             tally.links.to_string()
         },
+        tally.slowest_catch_up.as_secs_f64(),
         byzantine.map_or("none", |i| t.nodes[i].name.as_str()),
         if tally.problems.is_empty() {
             "OK".to_string()
