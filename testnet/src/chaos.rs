@@ -206,6 +206,7 @@ fn inject(
     fault: Fault,
     rng: &mut StdRng,
     apis: &[NodeApi],
+    byzantine: Option<usize>,
     tally: &mut Tally,
 ) -> anyhow::Result<String> {
     let t = read_testnet(dir)?;
@@ -293,13 +294,22 @@ fn inject(
             std::thread::sleep(hold);
             let after: u64 = others.iter().map(size).max().unwrap_or(0);
             netns::heal(&t)?;
-            if after <= before {
+            // With a Byzantine validator among the others, only two honest ones are left: BFT
+            // owes no progress then (f = 1 of 4), only safety.
+            let owed = byzantine.is_none_or(|b| b == p);
+            if after <= before && owed {
                 tally.isolations_stalled += 1;
             }
             Ok(format!(
-                "proposer {} isolated for {} s: the others went from height {before} to {after}",
+                "proposer {} isolated for {} s: the others went from height {before} to \
+                 {after}{}",
                 t.nodes[p].name,
-                hold.as_secs()
+                hold.as_secs(),
+                if owed {
+                    ""
+                } else {
+                    " (a Byzantine one among them: progress not owed)"
+                }
             ))
         }
         Fault::Link => {
@@ -557,7 +567,7 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
                         }
                     }
                     let fault = kinds[rng.random_range(0..kinds.len())];
-                    let what = inject(&args.dir, fault, &mut rng, &apis, &mut tally)?;
+                    let what = inject(&args.dir, fault, &mut rng, &apis, byzantine, &mut tally)?;
                     println!("  {:>5.0} s  {what}", started.elapsed().as_secs_f64());
                     std::thread::sleep(Duration::from_secs(rng.random_range(3..=8)));
                 }
