@@ -318,8 +318,8 @@ struct Shared {
     stop_polling: AtomicBool,
     /// Whether to keep every acknowledged hash (`chaos`).
     record: bool,
-    /// Hashes answered pending or committed, if `record`.
-    acknowledged: Mutex<Vec<Hash>>,
+    /// Hashes answered pending or committed, with the validator that answered, if `record`.
+    acknowledged: Mutex<Vec<(Hash, usize)>>,
 }
 
 impl Shared {
@@ -432,7 +432,7 @@ fn submitter(j: usize, plan: &Plan<'_>, shared: &Shared) {
                             .acknowledged
                             .lock()
                             .expect("not poisoned")
-                            .push(item.hash);
+                            .push((item.hash, node));
                     }
                     if r.status == "pending" {
                         last_pending = Some(item.hash);
@@ -551,8 +551,9 @@ pub fn junk(dir: &Path, genesis: &Path, n: usize) -> anyhow::Result<Vec<Vec<u8>>
 
 /// What [`offer_until`] offered.
 pub struct Offered {
-    /// Every transaction a validator answered pending (202) or committed.
-    pub acknowledged: Vec<Hash>,
+    /// Every transaction a validator answered pending (202) or committed, with that
+    /// validator's index.
+    pub acknowledged: Vec<(Hash, usize)>,
     /// Busy answers, sent again.
     pub busy: u64,
     /// Batches sent again after a transport error (a validator down or cut off).
