@@ -192,6 +192,29 @@ impl NodeApi {
         }
     }
 
+    /// POSTs binary `body` to `url`: the status, the `Retry-After` seconds and the body.
+    fn post_binary(&self, url: &str, body: &[u8]) -> anyhow::Result<(u16, Option<u64>, Vec<u8>)> {
+        let mut r = self
+            .batch_agent
+            .post(url)
+            .header("Content-Type", "application/octet-stream")
+            .send(body)
+            .with_context(|| format!("POST {url}"))?;
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let status = r.status().as_u16();
+        let bytes = r
+            .body_mut()
+            .with_config()
+            .limit(RESPONSE_BYTES_MAX)
+            .read_to_vec()
+            .with_context(|| format!("POST {url}: reading the response"))?;
+        Ok((status, retry_after, bytes))
+    }
+
     /// `POST /v1/tx-status`: the status (`pending`, `committed`, `rejected`, `unknown`) of each
     /// of at most 10,000 transactions, in order.
     pub fn tx_states(&self, hashes: &[Hash]) -> anyhow::Result<Vec<String>> {
@@ -205,19 +228,7 @@ impl NodeApi {
         }
         let url = format!("{}/v1/tx-status", self.url);
         let body: Vec<u8> = hashes.iter().flat_map(|h| h.0).collect();
-        let mut r = self
-            .batch_agent
-            .post(&url)
-            .header("Content-Type", "application/octet-stream")
-            .send(&body[..])
-            .with_context(|| format!("POST {url}"))?;
-        let status = r.status().as_u16();
-        let bytes = r
-            .body_mut()
-            .with_config()
-            .limit(RESPONSE_BYTES_MAX)
-            .read_to_vec()
-            .with_context(|| format!("POST {url}: reading the response"))?;
+        let (status, _, bytes) = self.post_binary(&url, &body)?;
         if status != 200 {
             bail!("POST {url}: HTTP {status}: {}", error_message(&bytes));
         }
@@ -239,24 +250,7 @@ impl NodeApi {
     pub fn submit(&self, txs: &[&[u8]]) -> anyhow::Result<(Vec<TxResult>, Option<u64>)> {
         let url = format!("{}/v1/txs", self.url);
         let body = batch::encode(txs.iter().copied());
-        let mut r = self
-            .batch_agent
-            .post(&url)
-            .header("Content-Type", "application/octet-stream")
-            .send(&body[..])
-            .with_context(|| format!("POST {url}"))?;
-        let retry_after = r
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok());
-        let status = r.status().as_u16();
-        let bytes = r
-            .body_mut()
-            .with_config()
-            .limit(RESPONSE_BYTES_MAX)
-            .read_to_vec()
-            .with_context(|| format!("POST {url}: reading the response"))?;
+        let (status, retry_after, bytes) = self.post_binary(&url, &body)?;
         match status {
             200 => {}
             // Overloaded, or over a write limit: the whole batch is busy.
