@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command; CI runs exactly this (.ci/run). Everything it needs comes from
-# crates.io, npm and Debian's packages (Chromium, for the browser tests). Order: cheap checks
-# first, so a formatting slip fails in seconds. Where the time goes, and why the build is laid
-# out as it is: docs/BENCHMARKS.md, "The test command".
+# crates.io, npm and Debian's packages (Chromium, for the browser tests; iptables, for link
+# faults in network namespaces). Order: cheap checks first, so a formatting slip fails in
+# seconds. Where the time goes, and why the build is laid out as it is: docs/BENCHMARKS.md,
+# "The test command".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -15,6 +16,8 @@ bash scripts/check-purity.sh
 # The citizen's page (verifier/web): Debian's Chromium and the pinned npm packages; the committed
 # one-file page must be what its sources build; its JavaScript must pass every golden vector and
 # its own end-to-end runs in headless Chromium.
+step "network test tools"
+bash scripts/install-net-test-deps.sh
 step "browser pages"
 bash scripts/install-web-test-deps.sh
 (cd verifier/web && node build.mjs --check && npm test)

@@ -6,7 +6,7 @@
 //! (chosen by `--seed`):
 //! kill -9 of a validator and its restart; and, on a `--netns` testnet, a minority cut off, a
 //! 2|2 split (two against two: no side has a quorum), the next proposer isolated, and delay
-//! and loss on one validator's link (when the kernel has netem). With `--byzantine NAME` that
+//! and loss on one validator's link (netem, or NFQUEUE where the kernel lacks it). With `--byzantine NAME` that
 //! validator misbehaves throughout (the faults of the network tests: equivocating votes and
 //! proposals, dropped inbound proposals, forged checkpoint signatures, invalid transactions in its
 //! proposals, a clock an hour off), which needs a bansos-node built with `--features byzantine`.
@@ -315,7 +315,16 @@ fn inject(
         Fault::Link => {
             let delay = rng.random_range(30..=80);
             let loss = f64::from(rng.random_range(0..=5u32));
-            netns::set_link(&t, i, Some((delay, loss)))?;
+            let seed = rng.random();
+            netns::set_link(
+                &t,
+                i,
+                Some(netns::LinkFault {
+                    delay_ms: delay,
+                    loss,
+                    seed,
+                }),
+            )?;
             tally.links += 1;
             std::thread::sleep(hold);
             netns::set_link(&t, i, None)?;
@@ -478,16 +487,19 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("{}: {e}", policy_path.display()))?;
     let apis = apis(&t);
     let mut kinds = vec![Fault::Kill];
-    let mut unavailable = Vec::new();
+    let mut unavailable: Vec<String> = Vec::new();
+    let mut shaping = String::new();
     if t.netns.is_some() {
         kinds.extend([Fault::Minority, Fault::Split, Fault::IsolateProposer]);
-        if netns::netem_available(&t) {
-            kinds.push(Fault::Link);
-        } else {
-            unavailable.push("link delay/loss (this kernel has no netem)");
+        match netns::link_shaping(&t) {
+            Ok(how) => {
+                kinds.push(Fault::Link);
+                shaping = format!("; links shaped by {how}");
+            }
+            Err(e) => unavailable.push(format!("link delay/loss ({e:#})")),
         }
     } else {
-        unavailable.push("partitions and link faults (not a --netns testnet)");
+        unavailable.push("partitions and link faults (not a --netns testnet)".into());
     }
     let byzantine = match &args.byzantine {
         None => None,
@@ -525,7 +537,7 @@ pub fn chaos(args: ChaosArgs) -> anyhow::Result<()> {
         }
     };
     println!(
-        "chaos: seed {}, {} s at {} tx/s over {} validators; faults: {:?}{}{}",
+        "chaos: seed {}, {} s at {} tx/s over {} validators; faults: {:?}{shaping}{}{}",
         args.seed,
         args.duration.as_secs(),
         args.rate,

@@ -11,6 +11,7 @@ mod load;
 mod netns;
 mod network;
 mod process;
+mod shaper;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -135,10 +136,12 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
-    /// Delay and drop what one validator of a --netns testnet sends (tc netem on its link)
+    /// Delay and drop what one validator of a --netns testnet sends
     ///
-    /// E.g. 30 to 80 ms for validators in Makassar or Jayapura seen from Jakarta. Needs a
-    /// kernel with netem (CONFIG_NET_SCH_NETEM); says so plainly otherwise.
+    /// E.g. 30 to 80 ms for validators in Makassar or Jayapura seen from Jakarta. Uses tc
+    /// netem on the validator's link; on a kernel without netem, an iptables NFQUEUE rule and a
+    /// shaper process in the validator's namespace (needs iptables). A new `link` replaces the
+    /// validator's earlier one.
     Link {
         /// Directory of the testnet (holding testnet.json).
         #[arg(long)]
@@ -152,16 +155,29 @@ enum Command {
         /// Share of packets dropped, percent.
         #[arg(long, default_value_t = 0.0)]
         loss: f64,
+        /// Which packets are dropped, where the shaping is NFQUEUE (netem draws its own).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// Restore the link instead.
         #[arg(long, conflicts_with_all = ["delay_ms", "loss"])]
         clear: bool,
+    },
+    /// Shape the packets of the namespace it runs in (started by `link` and `chaos`)
+    #[command(hide = true)]
+    ShapeLink {
+        #[arg(long)]
+        delay_ms: u32,
+        #[arg(long)]
+        loss: f64,
+        #[arg(long)]
+        seed: u64,
     },
     /// Load a running testnet while injecting faults at random, then check it
     ///
     /// Offers --rate tx/s round-robin over the validators (as `load` does) and, one after
     /// another, for 5 to 15 s each: kill -9 of a validator and its restart; on a --netns
     /// testnet also a minority cut off, a 2|2 split, the next proposer isolated, and delay and
-    /// loss on a link (when the kernel has netem). --byzantine NAME makes that validator
+    /// loss on a link (tc netem, or NFQUEUE without it). --byzantine NAME makes that validator
     /// misbehave throughout (needs bansos-node built with --features byzantine).
     ///
     /// Then, everything healed and restarted, it checks: identical roots on every validator;
@@ -401,6 +417,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             node,
             delay_ms,
             loss,
+            seed,
             clear,
         } => {
             let t = files::read_testnet(&dir)?;
@@ -413,17 +430,26 @@ fn run(command: Command) -> anyhow::Result<()> {
                 (0.0..=100.0).contains(&loss),
                 "--loss {loss}: give 0 to 100"
             );
-            netns::set_link(&t, i, (!clear).then_some((delay_ms, loss)))?;
-            println!(
-                "{node}: {}",
-                if clear {
-                    "link restored".to_string()
-                } else {
-                    format!("+{delay_ms} ms, {loss}% loss")
-                }
-            );
+            let shaping = netns::set_link(
+                &t,
+                i,
+                (!clear).then_some(netns::LinkFault {
+                    delay_ms,
+                    loss,
+                    seed,
+                }),
+            )?;
+            match shaping {
+                None => println!("{node}: link restored"),
+                Some(how) => println!("{node}: +{delay_ms} ms, {loss}% loss ({how})"),
+            }
             Ok(())
         }
+        Command::ShapeLink {
+            delay_ms,
+            loss,
+            seed,
+        } => shaper::run(Duration::from_millis(u64::from(delay_ms)), loss, seed),
         Command::Down { dir, grace_secs } => network::down(&dir, Duration::from_secs(grace_secs)),
         Command::Stop {
             dir,
