@@ -267,7 +267,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         seed: key.signing_key().to_bytes(),
         network_id: network.id.0,
         listen: listen.clone(),
-        peers,
+        peers: peers.clone(),
         wal: config.data_dir.join("wal").join("consensus.wal"),
         byzantine: config.byzantine.clone(),
     })
@@ -283,9 +283,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     if let Some(network) = engine_network {
         tokio::spawn(crate::consensus::liveness::republish(
             channels.events.subscribe(),
-            network,
+            network.clone(),
             Address(member.id.0),
         ));
+        tokio::spawn(crate::consensus::peers::repair(network, peers));
     }
     let app = App::new(core, live.clone(), published.clone(), faults);
     let net_requests = channels.net_requests.clone();

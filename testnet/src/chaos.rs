@@ -6,10 +6,11 @@
 //! (chosen by `--seed`):
 //! kill -9 of a validator and its restart; and, on a `--netns` testnet, a minority cut off, a
 //! 2|2 split (two against two: no side has a quorum), the next proposer isolated, and delay
-//! and loss on one validator's link (netem, or NFQUEUE where the kernel lacks it). With `--byzantine NAME` that
-//! validator misbehaves throughout (the faults of the network tests: equivocating votes and
-//! proposals, dropped inbound proposals, forged checkpoint signatures, invalid transactions in its
-//! proposals, a clock an hour off), which needs a bansos-node built with `--features byzantine`.
+//! and loss on one validator's link (netem, or NFQUEUE where the kernel lacks it). With
+//! `--byzantine NAME` that validator misbehaves throughout (the faults of the network tests:
+//! equivocating votes and proposals, dropped inbound proposals, forged checkpoint signatures,
+//! invalid transactions in its proposals, a clock an hour off), which needs a bansos-node built
+//! with `--features byzantine`.
 //!
 //! At the end, every fault healed and every validator up, it checks: every validator reaches
 //! the same log with the same root; every checkpoint seen during the run (signature-checked

@@ -12,6 +12,7 @@ pub mod codec;
 pub mod core;
 pub mod ctx;
 pub mod liveness;
+pub mod peers;
 pub mod signing;
 #[doc(hidden)]
 pub mod testkit;
@@ -89,8 +90,8 @@ pub struct Join {
 /// Starts a Malachite engine for this validator. Protocol and topic names carry the network id,
 /// so nodes of another genesis cannot even exchange consensus or sync messages with this one.
 /// Besides the engine's channels and handle, it returns its network actor for
-/// [`liveness::republish`] (none for a Byzantine test validator, whose network is Malachite's
-/// proxy).
+/// [`liveness::republish`] and [`peers::repair`] (none for a Byzantine test validator, whose
+/// network is Malachite's proxy).
 pub async fn start(join: Join) -> anyhow::Result<Started> {
     let ctx = BansosContext {
         network_id: join.network_id,
@@ -166,7 +167,7 @@ pub async fn start(join: Join) -> anyhow::Result<Started> {
     let (built, network) = match join.byzantine {
         None => {
             // The engine's default network actor, spawned here so that the shell can publish
-            // on it too (liveness::republish).
+            // on it too (liveness::republish) and ask it about its peers (peers::repair).
             let registry = SharedRegistry::global().with_moniker(config.moniker());
             let (net_ref, tx_network) = spawn_network_actor(
                 identity,
