@@ -22,6 +22,23 @@ pub const MEMBERS_MAX: usize = 64;
 pub const GENESIS_PROGRAMS_MAX: usize = 256;
 /// Largest genesis file accepted.
 pub const GENESIS_BYTES_MAX: usize = 1024 * 1024;
+/// Fewest validators: with n validators of equal power one holds 1/n of it, and from 1/3 on a
+/// single member could block every block alone (from 2/3 on, decide alone).
+pub const VALIDATORS_MIN: usize = 4;
+/// Largest voting power of one validator (keeps every sum far from overflowing).
+pub const VOTING_POWER_MAX: u64 = 1_000_000;
+/// Longest member name.
+pub const MEMBER_NAME_MAX: usize = 32;
+
+/// Whether `name` may name a member: 1 to [`MEMBER_NAME_MAX`] ASCII letters, digits, `-`, `_`
+/// or `.`, starting with a letter or digit. The name is a checkpoint key name and a file name
+/// (`keys/<name>.key`): no `/`, no `..`, nothing a shell or a path would read otherwise.
+pub fn is_member_name_valid(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() <= MEMBER_NAME_MAX
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
 
 /// What a member may do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -177,7 +194,7 @@ impl Network {
     }
 
     /// Smallest number of validator signatures that is more than two thirds of the voting
-    /// power when every validator has equal power: ⌊2n/3⌋ + 1.
+    /// power, every validator having equal power (a valid genesis has): ⌊2n/3⌋ + 1.
     pub fn checkpoint_quorum(&self) -> usize {
         let n = self
             .genesis
@@ -276,9 +293,16 @@ impl Genesis {
                     m.id.0
                 ));
             }
-            if !is_key_name_valid(&m.name) {
+            if !is_member_name_valid(&m.name) || !is_key_name_valid(&m.name) {
                 p.push(format!(
-                    "{who}: name must be non-empty without spaces or '+'"
+                    "{who}: name must be 1 to {MEMBER_NAME_MAX} ASCII letters, digits, '-', '_' \
+                     or '.', starting with a letter or digit (it names the member's key files)"
+                ));
+            }
+            if m.voting_power > VOTING_POWER_MAX {
+                p.push(format!(
+                    "{who}: voting_power is at most {VOTING_POWER_MAX}, not {}",
+                    m.voting_power
                 ));
             }
             if self.members[..i].iter().any(|o| o.name == m.name) {
@@ -299,9 +323,27 @@ impl Genesis {
                 p.push(format!("{who}: p2p_address is empty"));
             }
         }
-        let validators = self.members.iter().filter(|m| m.voting_power > 0).count();
-        if validators == 0 {
+        let powers: Vec<u64> = self
+            .members
+            .iter()
+            .map(|m| m.voting_power)
+            .filter(|&v| v > 0)
+            .collect();
+        if powers.is_empty() {
             p.push("no member has voting power: nobody can commit blocks".into());
+        } else if powers.len() < VALIDATORS_MIN {
+            p.push(format!(
+                "{} validators: at least {VALIDATORS_MIN} are needed, or one member alone holds a \
+                 third of the voting power and can stop every block (half or more: decide them)",
+                powers.len()
+            ));
+        }
+        if powers.windows(2).any(|w| w[0] != w[1]) {
+            p.push(format!(
+                "validators must have equal voting power (here {powers:?}): consensus decides \
+                 by power but a checkpoint counts signatures, and only equal powers make the two \
+                 agree (with [10, 1, 1, 1] the first validator alone would decide every block)"
+            ));
         }
         if self.programs.len() > GENESIS_PROGRAMS_MAX {
             p.push(format!(
@@ -358,26 +400,24 @@ mod tests {
             format: 1,
             network_name: "test".into(),
             origin: "ledger.bansos.example/test".into(),
-            members: vec![
-                Member {
-                    id: MemberId(0),
-                    name: "kemensos".into(),
-                    display_name: "Kementerian Sosial".into(),
-                    role: Role::Ministry,
-                    public_key: key(1),
-                    p2p_address: "/ip4/127.0.0.1/tcp/1".into(),
-                    voting_power: 1,
-                },
-                Member {
-                    id: MemberId(1),
-                    name: "bri".into(),
-                    display_name: "Bank Rakyat Indonesia".into(),
-                    role: Role::Bank,
-                    public_key: key(2),
-                    p2p_address: "/ip4/127.0.0.1/tcp/2".into(),
-                    voting_power: 1,
-                },
-            ],
+            members: [
+                ("kemensos", Role::Ministry),
+                ("bri", Role::Bank),
+                ("pos", Role::Bank),
+                ("bpk", Role::Auditor),
+            ]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, role))| Member {
+                id: MemberId(i as u16),
+                name: name.into(),
+                display_name: name.to_uppercase(),
+                role,
+                public_key: key(i as u8 + 1),
+                p2p_address: format!("/ip4/127.0.0.1/tcp/{}", i + 1),
+                voting_power: 1,
+            })
+            .collect(),
             programs: vec![GenesisProgram {
                 code: ProgramCode::new("PKH").unwrap(),
                 name: "Program Keluarga Harapan".into(),
@@ -402,8 +442,54 @@ mod tests {
         let bytes = Network::to_file_bytes(&sample());
         let n = Network::from_bytes(&bytes).unwrap();
         assert_eq!(n.id.0, Hash::digest(&bytes).0);
-        assert_eq!(n.validator_vkeys().len(), 2);
-        assert_eq!(n.checkpoint_quorum(), 2);
+        assert_eq!(n.validator_vkeys().len(), 4);
+        assert_eq!(n.checkpoint_quorum(), 3);
+    }
+
+    fn problems_with(change: impl FnOnce(&mut Genesis)) -> Vec<String> {
+        let mut g = sample();
+        change(&mut g);
+        g.problems()
+    }
+
+    #[test]
+    fn one_member_can_neither_decide_nor_block_alone() {
+        // Consensus counts power, a checkpoint counts signatures: unequal powers are refused.
+        let p = problems_with(|g| g.members[0].voting_power = 10);
+        assert!(p.iter().any(|p| p.contains("equal voting power")), "{p:?}");
+        // Three validators: each holds a third, enough to stop every block alone.
+        let p = problems_with(|g| g.members[3].voting_power = 0);
+        assert!(p.iter().any(|p| p.contains("at least 4")), "{p:?}");
+        let p = problems_with(|g| g.members[1].voting_power = VOTING_POWER_MAX + 1);
+        assert!(p.iter().any(|p| p.contains("at most")), "{p:?}");
+        // Equal powers other than 1 are fine, and non-validating members are not counted.
+        assert!(
+            problems_with(|g| g.members.iter_mut().for_each(|m| m.voting_power = 7)).is_empty()
+        );
+    }
+
+    #[test]
+    fn member_names_cannot_leave_the_keys_folder() {
+        for bad in [
+            "../evil",
+            "a/b",
+            ".hidden",
+            "",
+            "semi;colon",
+            "x".repeat(33).as_str(),
+        ] {
+            let p = problems_with(|g| g.members[1].name = bad.into());
+            assert!(
+                p.iter().any(|p| p.contains("names the member's key files")),
+                "{bad:?} accepted: {p:?}"
+            );
+        }
+        for good in ["bri", "bpd-jatim", "bank_9", "ojk.go.id"] {
+            assert!(
+                problems_with(|g| g.members[1].name = good.into()).is_empty(),
+                "{good}"
+            );
+        }
     }
 
     #[test]

@@ -13,25 +13,34 @@ use ed25519_dalek::SigningKey;
 use std::sync::{Arc, Mutex};
 
 fn network() -> Network {
-    let key = SigningKey::from_bytes(&[1; 32]);
     let g = Genesis {
         format: 1,
         network_name: "guard".into(),
         origin: "ledger.bansos.example/guard".into(),
-        members: vec![Member {
-            id: MemberId(0),
-            name: "kemensos".into(),
-            display_name: "Kementerian Sosial".into(),
-            role: Role::Ministry,
-            public_key: key
+        // Four validators (a genesis needs them); only kemensos signs here.
+        members: [
+            ("kemensos", Role::Ministry),
+            ("bpk", Role::Auditor),
+            ("ojk", Role::Auditor),
+            ("bi", Role::Auditor),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, role))| Member {
+            id: MemberId(i as u16),
+            name: name.into(),
+            display_name: name.into(),
+            role,
+            public_key: SigningKey::from_bytes(&[i as u8 + 1; 32])
                 .verifying_key()
                 .as_bytes()
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect(),
-            p2p_address: "/ip4/127.0.0.1/tcp/1".into(),
+            p2p_address: format!("/ip4/127.0.0.1/tcp/{}", i + 1),
             voting_power: 1,
-        }],
+        })
+        .collect(),
         programs: vec![],
         consensus: ConsensusTimeouts {
             propose_ms: 1,

@@ -35,6 +35,8 @@ fn network() -> Network {
             member(0, "kemensos", Role::Ministry),
             member(1, "bri", Role::Bank),
             member(2, "kemenkeu", Role::Ministry),
+            // A genesis needs four validators.
+            member(3, "bpk", Role::Auditor),
         ],
         programs: vec![],
         consensus: ConsensusTimeouts {

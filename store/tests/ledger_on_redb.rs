@@ -36,6 +36,9 @@ fn network() -> Network {
         members: vec![
             member(0, "kemensos", Role::Ministry),
             member(1, "bri", Role::Bank),
+            // A genesis needs four validators.
+            member(2, "bpk", Role::Auditor),
+            member(3, "ojk", Role::Auditor),
         ],
         programs: vec![GenesisProgram {
             code: ProgramCode::new("BLT").unwrap(),

@@ -441,7 +441,8 @@ fn four_validators_commit_recover_and_refuse() {
     assert!(err.contains("not the key of any member"), "{err}");
 
     // A node of another genesis that lists a validator's address as its peer cannot talk to
-    // it: protocol names carry the network id, so the validators disconnect it.
+    // it: protocol names carry the network id, so the validators disconnect it. (Its genesis
+    // names two more validators, as a genesis must have four; nothing listens at theirs.)
     let kemensos_p2p = net.info["nodes"]
         .as_array()
         .unwrap()
@@ -461,7 +462,11 @@ fn four_validators_commit_recover_and_refuse() {
              [[members]]\nname = \"outsider\"\ndisplay_name = \"Outsider\"\nrole = \"ministry\"\n\
              voting_power = 1\nhost = \"127.0.0.1\"\np2p_port = 18898\n\
              [[members]]\nname = \"kemensos\"\ndisplay_name = \"Kementerian Sosial\"\n\
-             role = \"ministry\"\nvoting_power = 1\nhost = \"127.0.0.1\"\np2p_port = {kemensos_port}\n"
+             role = \"ministry\"\nvoting_power = 1\nhost = \"127.0.0.1\"\np2p_port = {kemensos_port}\n\
+             [[members]]\nname = \"ghost1\"\ndisplay_name = \"Ghost 1\"\nrole = \"auditor\"\n\
+             voting_power = 1\nhost = \"127.0.0.1\"\np2p_port = 18895\n\
+             [[members]]\nname = \"ghost2\"\ndisplay_name = \"Ghost 2\"\nrole = \"auditor\"\n\
+             voting_power = 1\nhost = \"127.0.0.1\"\np2p_port = 18896\n"
         ),
     )
     .unwrap();

@@ -41,10 +41,10 @@ enum Command {
     ///   origin = "ledger.bansos.example/testnet"
     ///   [consensus]            # optional: propose_ms, prevote_ms, precommit_ms, block_time_drift_ms
     ///   [[members]]            # in order; the order fixes member ids
-    ///   name = "kemensos"      # key name: no spaces, no '+'
+    ///   name = "kemensos"      # letters, digits, - _ . (names key files and checkpoint keys)
     ///   display_name = "Kementerian Sosial"
     ///   role = "ministry"      # ministry | bank (banks and PT Pos) | auditor
-    ///   voting_power = 1       # 0: not a validator
+    ///   voting_power = 1       # 0: not a validator; validators: at least 4, all equal
     ///   host = "127.0.0.1"
     ///   p2p_port = 27000
     ///   [[programs]]

@@ -225,3 +225,29 @@ fn validate_explains_a_broken_genesis() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("not valid JSON"));
 }
+
+#[test]
+fn a_member_name_cannot_put_key_files_outside_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toml = GOOD.replacen(r#"name = "bri""#, r#"name = "../../evil""#, 1);
+    assert_ne!(toml, GOOD);
+    let out = new_network(tmp.path(), &toml);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("names the member's key files"),
+        "{}",
+        text(&out)
+    );
+    assert!(!tmp.path().join("evil.key").exists());
+    assert!(!tmp.path().join("net").exists(), "nothing written");
+}
+
+#[test]
+fn a_network_where_one_member_decides_alone_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toml = GOOD.replacen("voting_power = 1", "voting_power = 10", 1);
+    let out = new_network(tmp.path(), &toml);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("equal voting power"), "{}", text(&out));
+    assert!(!tmp.path().join("net").exists(), "nothing written");
+}
