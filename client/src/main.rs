@@ -276,7 +276,7 @@ fn identity(config: &ClientConfig) -> anyhow::Result<(Network, SignerKey, bansos
     let genesis = std::fs::read(&config.genesis)
         .with_context(|| format!("reading {}", config.genesis.display()))?;
     let network = Network::from_bytes(&genesis).context("the genesis")?;
-    let key_text = std::fs::read_to_string(&config.key)
+    let key_text = bansos_store::private::read_secret(&config.key)
         .with_context(|| format!("reading {}", config.key.display()))?;
     let key = SignerKey::parse(key_text.trim())
         .map_err(|e| anyhow::anyhow!("{} is not a key file: {e}", config.key.display()))?;
@@ -393,6 +393,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .mode(0o700)
                 .create(&out)
                 .with_context(|| format!("creating {}", out.display()))?;
+            // An existing folder keeps its mode on creation: letters name people.
+            if bansos_store::private::tighten(&out)
+                .with_context(|| format!("restricting {}", out.display()))?
+            {
+                eprintln!(
+                    "{} could be read by others; it is now the owner's only (0700)",
+                    out.display()
+                );
+            }
             let mut index = String::from(
                 "<!doctype html><html lang=\"id\"><meta charset=\"utf-8\"><title>Surat undangan</title><ul>\n",
             );
@@ -657,7 +666,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .dedup_key
                 .as_ref()
                 .context("a ministry needs `dedup_key` in its configuration")?;
-            let dedup_text = std::fs::read_to_string(dedup_path)
+            let dedup_text = bansos_store::private::read_secret(dedup_path)
                 .with_context(|| format!("reading {}", dedup_path.display()))?;
             let dedup_key: [u8; 32] = data_encoding::HEXLOWER_PERMISSIVE
                 .decode(dedup_text.trim().as_bytes())

@@ -152,8 +152,9 @@ pub struct ReceiptStore {
 }
 
 impl ReceiptStore {
-    /// Opens (or creates, mode 0600) the store at `path`. A final line cut short by a crash is
-    /// ignored (it was never fsynced, so nothing was submitted from it).
+    /// Opens (or creates, mode 0600) the store at `path`; an existing one others could read is
+    /// made the owner's only. A final line cut short by a crash is ignored (it was never
+    /// fsynced, so nothing was submitted from it).
     pub fn open(path: &Path) -> Result<ReceiptStore, StoreError> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
@@ -164,6 +165,8 @@ impl ReceiptStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(io(e)),
         };
+        // Created 0600; one copied or made by hand with a wider mode is narrowed.
+        bansos_store::private::tighten(path).map_err(io)?;
         let mut store = ReceiptStore {
             path: path.to_path_buf(),
             allocations: Vec::new(),
@@ -316,6 +319,23 @@ mod tests {
             tx: "abcd".into(),
             tx_hash: format!("{nik}-hash"),
         }
+    }
+
+    #[test]
+    fn a_store_others_could_read_is_made_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("receipts.jsonl");
+        ReceiptStore::open(&path)
+            .unwrap()
+            .add_allocations(vec![record("1")])
+            .unwrap();
+        // Copied by hand, say, with the default mode.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let s = ReceiptStore::open(&path).unwrap();
+        assert_eq!(s.allocations().len(), 1);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

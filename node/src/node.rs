@@ -119,7 +119,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("reading the genesis {}", config.genesis.display()))?;
     let network = Network::from_bytes(&genesis_bytes)
         .with_context(|| format!("{} is not a valid genesis", config.genesis.display()))?;
-    let key_text = std::fs::read_to_string(&config.key)
+    let key_text = bansos_store::private::read_secret(&config.key)
         .with_context(|| format!("reading the key file {}", config.key.display()))?;
     let key = SignerKey::parse(key_text.trim())
         .map_err(|e| anyhow::anyhow!("{} is not a member key file: {e}", config.key.display()))?;

@@ -5,8 +5,9 @@
 //! [`Snapshot`] is one read transaction, a consistent view for serving tiles and proofs while
 //! blocks are being committed. Records are JSON (state) or raw bytes (log); the layout is in
 //! ARCHITECTURE.md. [`journal::Journal`] is the mempool journal, in a file of its own;
-//! [`mark::FileMark`] the last signed checkpoint, in a file outside the store. This crate knows
-//! nothing of consensus or HTTP.
+//! [`mark::FileMark`] the last signed checkpoint, in a file outside the store; [`private`] reads
+//! private key files only if no one else can, and tightens folders of personal data. This crate
+//! knows nothing of consensus or HTTP.
 
 use std::path::Path;
 
@@ -85,6 +86,7 @@ pub use bansos_ledger::store::DecidedBytes;
 
 pub mod journal;
 pub mod mark;
+pub mod private;
 
 /// A validator's store: one redb file. Clones share the database (one writer at a time, any
 /// number of readers).

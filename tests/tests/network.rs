@@ -431,11 +431,27 @@ fn four_validators_commit_recover_and_refuse() {
         ),
     )
     .unwrap();
-    let out = Command::new(binary("bansos-node"))
-        .arg("--config")
-        .arg(outsider_dir.join("node.toml"))
-        .output()
-        .unwrap();
+    let run_outsider = || {
+        Command::new(binary("bansos-node"))
+            .arg("--config")
+            .arg(outsider_dir.join("node.toml"))
+            .output()
+            .unwrap()
+    };
+    // Written with the default mode (0644): others could read it, so it is refused first.
+    let out = run_outsider();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("others can read or change it (mode 644)"),
+        "{err}"
+    );
+    std::fs::set_permissions(
+        outsider_dir.join("outsider.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    let out = run_outsider();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not the key of any member"), "{err}");

@@ -137,8 +137,8 @@ async fn serve(
     let bytes = std::fs::read(genesis).with_context(|| format!("reading {}", genesis.display()))?;
     let network = Network::from_bytes(&bytes)
         .with_context(|| format!("{} is not a valid genesis", genesis.display()))?;
-    let text =
-        std::fs::read_to_string(key).with_context(|| format!("reading {}", key.display()))?;
+    let text = bansos_store::private::read_secret(key)
+        .with_context(|| format!("reading {}", key.display()))?;
     let key = SignerKey::parse(text.trim())
         .map_err(|e| anyhow::anyhow!("{} is not a witness key file: {e}", key.display()))?;
     let witness = Arc::new(Witness::open(&network, key, state)?);
