@@ -195,3 +195,76 @@ impl NetworkConfig {
         }
     }
 }
+
+/// `network.toml` for `bansos-genesis assemble`: the network as `new` takes it, but each member
+/// only named (with its voting power); everything else about it comes from its card.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssembleConfig {
+    /// Name for people.
+    pub network_name: String,
+    /// The log's checkpoint origin.
+    pub origin: String,
+    /// Consensus timeouts.
+    #[serde(default)]
+    pub consensus: ConsensusConfig,
+    /// The members, in order (their order fixes their member ids).
+    pub members: Vec<Seat>,
+    /// Programs known from the start.
+    #[serde(default)]
+    pub programs: Vec<ProgramConfig>,
+}
+
+/// A member of an [`AssembleConfig`]: which card, and its voting power.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seat {
+    /// The name on its card.
+    pub name: String,
+    /// Consensus voting power; 0 for a member that does not validate.
+    pub voting_power: u64,
+}
+
+impl AssembleConfig {
+    /// The genesis of these members' `cards` (any order, one per member). Every problem found
+    /// is returned, each a sentence, the genesis's own checks included.
+    pub fn to_genesis(&self, cards: &[crate::card::MemberCard]) -> Result<Genesis, Vec<String>> {
+        let mut problems = Vec::new();
+        for (i, c) in cards.iter().enumerate() {
+            if cards[..i].iter().any(|o| o.name == c.name) {
+                problems.push(format!("two cards name {}", c.name));
+            }
+            if !self.members.iter().any(|s| s.name == c.name) {
+                problems.push(format!(
+                    "the card of {} names no member of network.toml",
+                    c.name
+                ));
+            }
+        }
+        let mut members = Vec::new();
+        let mut keys = Vec::new();
+        for seat in &self.members {
+            match cards.iter().find(|c| c.name == seat.name) {
+                None => problems.push(format!("member {}: no card given", seat.name)),
+                Some(c) => match crate::parse_key(&c.public_key) {
+                    None => problems.push(format!("member {}: its card's key is invalid", c.name)),
+                    Some(k) => {
+                        members.push(c.member_config(seat.voting_power));
+                        keys.push(k);
+                    }
+                },
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        NetworkConfig {
+            network_name: self.network_name.clone(),
+            origin: self.origin.clone(),
+            consensus: self.consensus.clone(),
+            members,
+            programs: self.programs.clone(),
+        }
+        .to_genesis(&keys)
+    }
+}

@@ -6,6 +6,7 @@
 //! receipt is bound to one network. This crate only parses, maps and checks: it does no I/O and
 //! draws no keys (the `bansos-genesis` tool in `genesis/tool/` does).
 
+pub mod card;
 pub mod config;
 
 use bansos_verifier::entry::{AmountRule, MemberId, NetworkId, PeriodKind, ProgramCode};

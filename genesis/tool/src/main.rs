@@ -1,5 +1,7 @@
-//! `bansos-genesis`: creates a network from `network.toml` (a fresh Ed25519 key per member,
-//! `genesis.json`, `vkeys.txt`) and validates genesis files, explaining every problem.
+//! `bansos-genesis`: the genesis ceremony of a network whose members draw their own keys
+//! (`keygen` on each member's machine, `assemble` from the public member cards, `approve` by
+//! each member, `validate --approvals` to count them), `new` for local testnets (every key on
+//! one machine), and validation of genesis files that explains every problem.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,8 @@ use bansos_genesis::{GenesisError, Network, Role};
 use bansos_verifier::note::SignerKey;
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
+
+mod ceremony;
 
 #[derive(Parser)]
 #[command(
@@ -25,7 +29,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a network: one fresh Ed25519 key per member, genesis.json and vkeys.txt.
+    /// LOCAL TESTNETS ONLY: create a network with every member's key drawn on this machine
+    ///
+    /// Whoever runs it holds every key and could sign a quorum checkpoint alone: for a real
+    /// network each member runs `keygen` and the genesis is `assemble`d from their cards
+    /// (docs/OPERATIONS.md, "The genesis ceremony").
     ///
     /// Writes, into OUT (which must not exist or be empty):
     ///   genesis.json         the genesis; its SHA-256 is the network id
@@ -63,10 +71,80 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Draw this member's key on this machine and write its public member card
+    ///
+    /// Writes into OUT (created 0700 if missing): <name>.key (the member key, mode 0600),
+    /// for a ministry <name>.dedup-key (its secret HMAC key for dedup tags, mode 0600), and
+    /// <name>.card.json, the public card to send to the coordinator (name, role, display name,
+    /// public key, p2p address, for a ministry a commitment to its dedup key). Private keys are
+    /// never printed and never leave OUT.
+    Keygen {
+        /// Short member name: letters, digits, - _ . (e.g. bri).
+        #[arg(long)]
+        name: String,
+        /// ministry | bank | auditor.
+        #[arg(long)]
+        role: String,
+        /// Full name for people.
+        #[arg(long)]
+        display_name: String,
+        /// Host name or IPv4 address of this member's peer-to-peer endpoint.
+        #[arg(long)]
+        host: String,
+        /// Its peer-to-peer TCP port.
+        #[arg(long, default_value_t = 27000)]
+        p2p_port: u16,
+        /// Directory for the key files and the card.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Build genesis.json, vkeys.txt and policy.json from the members' public cards alone
+    ///
+    /// network.toml names the members in order with their voting power, and the rest of the
+    /// network (as for `new`, but without keys or addresses):
+    ///   network_name = "Bansos Ledger"
+    ///   origin = "ledger.bansos.example/production"
+    ///   [[members]]
+    ///   name = "kemensos"
+    ///   voting_power = 1
+    ///   [[programs]] ...
+    /// A card that carries anything looking like a private key is refused. OUT must not exist
+    /// or be empty; nothing is written if anything is wrong.
+    #[command(verbatim_doc_comment)]
+    Assemble {
+        /// The network description.
+        #[arg(long)]
+        config: PathBuf,
+        /// Directory to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// The members' cards (<name>.card.json).
+        #[arg(required = true)]
+        cards: Vec<PathBuf>,
+    },
+    /// Approve a genesis: sign its network id with this member's key (a C2SP signed note)
+    Approve {
+        /// The genesis.json, after checking it (`validate`).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// This member's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// Where to write the approval (send it to the coordinator; it is public).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check a genesis file and list every problem found. Exit 0 if valid, 1 if not.
+    ///
+    /// With --approvals, also say which members approved it (their signatures verified against
+    /// their keys in the genesis) and which have not yet; an approval of another genesis or with
+    /// a bad signature is an error.
     Validate {
         /// The genesis.json to check.
         genesis: PathBuf,
+        /// Approval files written by `approve`.
+        #[arg(long, num_args = 1..)]
+        approvals: Vec<PathBuf>,
     },
     /// Print the citizen verifier's trust policy of a genesis (docs/VERIFY.md): network id,
     /// origin, validator keys and quorum, member and program names. Publish it with the
@@ -80,7 +158,21 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::New { config, out } => new(&config, &out),
-        Command::Validate { genesis } => validate(&genesis),
+        Command::Keygen {
+            name,
+            role,
+            display_name,
+            host,
+            p2p_port,
+            out,
+        } => ceremony::keygen(&name, &role, &display_name, &host, p2p_port, &out),
+        Command::Assemble { config, out, cards } => ceremony::assemble(&config, &out, &cards),
+        Command::Approve { genesis, key, out } => ceremony::approve(&genesis, &key, &out),
+        Command::Validate { genesis, approvals } => match validate(&genesis) {
+            Ok(code) if approvals.is_empty() => Ok(code),
+            Ok(_) => ceremony::count_approvals(&genesis, &approvals),
+            Err(e) => Err(e),
+        },
         Command::Policy { genesis } => policy(&genesis),
     };
     match result {
@@ -173,9 +265,7 @@ fn write_network(
     genesis: &bansos_genesis::Genesis,
     keys: &[SigningKey],
 ) -> anyhow::Result<Network> {
-    let bytes = Network::to_file_bytes(genesis);
-    let network =
-        Network::from_bytes(&bytes).context("the generated genesis does not validate (a bug)")?;
+    let network = write_public(out, genesis)?;
     let key_dir = out.join("keys");
     std::fs::create_dir_all(&key_dir).with_context(|| format!("creating {}", key_dir.display()))?;
     for (m, k) in genesis.members.iter().zip(keys) {
@@ -196,6 +286,15 @@ fn write_network(
             )?;
         }
     }
+    Ok(network)
+}
+
+/// Writes genesis.json, vkeys.txt and policy.json into `out` (created if missing).
+fn write_public(out: &Path, genesis: &bansos_genesis::Genesis) -> anyhow::Result<Network> {
+    let bytes = Network::to_file_bytes(genesis);
+    let network =
+        Network::from_bytes(&bytes).context("the generated genesis does not validate (a bug)")?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     std::fs::write(out.join("genesis.json"), &bytes)?;
     let vkeys: String = network
         .validator_vkeys()

@@ -251,3 +251,152 @@ fn a_network_where_one_member_decides_alone_is_refused() {
     assert!(text(&out).contains("equal voting power"), "{}", text(&out));
     assert!(!tmp.path().join("net").exists(), "nothing written");
 }
+
+/// Every file under `dir`, as bytes.
+fn all_files(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(all_files(&p));
+        } else {
+            out.push((p.clone(), std::fs::read(&p).unwrap()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_genesis_assembled_from_cards_holds_no_private_key_and_counts_approvals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let members = [
+        ("kemensos", "ministry", "Kementerian Sosial"),
+        ("kemenkeu", "ministry", "Kementerian Keuangan"),
+        ("bri", "bank", "Bank Rakyat Indonesia"),
+        ("pos", "bank", "PT Pos Indonesia"),
+    ];
+    // Each member on "its own machine": a folder of its own.
+    let mut cards = Vec::new();
+    let mut secrets = Vec::new();
+    for (i, (name, role, display)) in members.iter().enumerate() {
+        let own = tmp.path().join(format!("machine-{name}"));
+        let port = (27000 + i).to_string();
+        let out = run(&[
+            "keygen",
+            "--name",
+            name,
+            "--role",
+            role,
+            "--display-name",
+            display,
+            "--host",
+            "10.0.0.5",
+            "--p2p-port",
+            &port,
+            "--out",
+            own.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(!text(&out).contains("PRIVATE+KEY"), "no key printed");
+        let key = own.join(format!("{name}.key"));
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let k = SignerKey::parse(std::fs::read_to_string(&key).unwrap().trim()).unwrap();
+        secrets.push(data_encoding::HEXLOWER.encode(k.signing_key().as_bytes()));
+        secrets.push(k.to_secret_string());
+        if *role == "ministry" {
+            let d = std::fs::read_to_string(own.join(format!("{name}.dedup-key"))).unwrap();
+            secrets.push(d.trim().to_string());
+        }
+        cards.push(own.join(format!("{name}.card.json")));
+    }
+    // The coordinator's machine gets the cards only.
+    let coordinator = tmp.path().join("coordinator");
+    std::fs::create_dir(&coordinator).unwrap();
+    let mut toml =
+        String::from("network_name = \"Bansos Ledger\"\norigin = \"ledger.bansos.example/prod\"\n");
+    for (name, _, _) in &members {
+        toml.push_str(&format!(
+            "[[members]]\nname = \"{name}\"\nvoting_power = 1\n"
+        ));
+    }
+    std::fs::write(coordinator.join("network.toml"), &toml).unwrap();
+    let mut copied = Vec::new();
+    for c in &cards {
+        let to = coordinator.join(c.file_name().unwrap());
+        std::fs::copy(c, &to).unwrap();
+        copied.push(to.to_str().unwrap().to_string());
+    }
+    let net = coordinator.join("net");
+    let mut args = vec![
+        "assemble".to_string(),
+        "--config".into(),
+        coordinator.join("network.toml").to_str().unwrap().into(),
+        "--out".into(),
+        net.to_str().unwrap().into(),
+    ];
+    args.extend(copied.iter().cloned());
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(out.status.success(), "{}", text(&out));
+    // No private key anywhere on the coordinator's machine, in any form.
+    for (path, bytes) in all_files(&coordinator) {
+        let t = String::from_utf8_lossy(&bytes).to_lowercase();
+        assert!(!t.contains("private+key"), "{path:?}");
+        for s in &secrets {
+            assert!(!t.contains(&s.to_lowercase()), "a private key in {path:?}");
+        }
+    }
+    let genesis = net.join("genesis.json");
+    let n = Network::from_bytes(&std::fs::read(&genesis).unwrap()).unwrap();
+    assert_eq!(n.validator_vkeys().len(), 4);
+    assert_eq!(n.genesis.members[2].p2p_address, "/ip4/10.0.0.5/tcp/27002");
+
+    // Three members approve; validate names them and the one missing.
+    let mut approvals = Vec::new();
+    for name in ["kemensos", "bri", "pos"] {
+        let a = tmp.path().join(format!("{name}.approval"));
+        let key = tmp.path().join(format!("machine-{name}/{name}.key"));
+        let out = run(&[
+            "approve",
+            "--genesis",
+            genesis.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+            "--out",
+            a.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out));
+        approvals.push(a.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["validate", genesis.to_str().unwrap(), "--approvals"];
+    args.extend(approvals.iter().map(String::as_str));
+    let out = run(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("approved by 3 of 4 members: kemensos, bri, pos; not yet: kemenkeu"),
+        "{}",
+        text(&out)
+    );
+
+    // A card with a private key pasted in (bri's own key file text) is refused, nothing written.
+    let leaky = coordinator.join("leaky.card.json");
+    let card = std::fs::read_to_string(&cards[2]).unwrap();
+    std::fs::write(&leaky, card.replace("Bank Rakyat Indonesia", &secrets[7])).unwrap();
+    let mut args = vec![
+        "assemble".to_string(),
+        "--config".into(),
+        coordinator.join("network.toml").to_str().unwrap().into(),
+        "--out".into(),
+        coordinator.join("net2").to_str().unwrap().into(),
+    ];
+    args.extend(copied.iter().filter(|c| !c.contains("bri")).cloned());
+    args.push(leaky.to_str().unwrap().into());
+    let out = run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("contains a private key"),
+        "{}",
+        text(&out)
+    );
+    assert!(!coordinator.join("net2").exists());
+}
