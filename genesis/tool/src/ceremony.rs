@@ -11,7 +11,7 @@ use bansos_genesis::{Network, Role};
 use bansos_verifier::note::{KeyKind, Note, NoteSignature, Policy, SignerKey, VerifierKey};
 use ed25519_dalek::SigningKey;
 
-use super::{write_private, write_public};
+use super::{refuse, write_fresh, write_private, write_public};
 
 fn random32() -> anyhow::Result<[u8; 32]> {
     let mut b = [0u8; 32];
@@ -123,24 +123,9 @@ pub fn assemble(config_path: &Path, out: &Path, cards: &[PathBuf]) -> anyhow::Re
         None
     };
     let Some(genesis) = genesis else {
-        eprintln!("{} problem(s); nothing was written:", problems.len());
-        for p in problems {
-            eprintln!("  - {p}");
-        }
-        return Ok(ExitCode::from(1));
+        return Ok(refuse("the network description and its cards", &problems));
     };
-    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
-        bail!(
-            "{} exists and is not empty: choose a new directory",
-            out.display()
-        );
-    }
-    let created = !out.exists();
-    let written = write_public(out, &genesis);
-    if written.is_err() && created {
-        let _ = std::fs::remove_dir_all(out);
-    }
-    let network = written?;
+    let network = write_fresh(out, |out| write_public(out, &genesis))?;
     println!(
         "network {:?}: {} members, {} validators, checkpoint quorum {}; id {}",
         network.genesis.network_name,

@@ -219,29 +219,10 @@ fn new(config_path: &Path, out: &Path) -> anyhow::Result<ExitCode> {
     let genesis = match config.to_genesis(&public) {
         Ok(g) => g,
         Err(problems) => {
-            eprintln!(
-                "{} has {} problem(s); nothing was written:",
-                config_path.display(),
-                problems.len()
-            );
-            for p in problems {
-                eprintln!("  - {p}");
-            }
-            return Ok(ExitCode::from(1));
+            return Ok(refuse(&config_path.display().to_string(), &problems));
         }
     };
-    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
-        bail!(
-            "{} exists and is not empty: choose a new directory",
-            out.display()
-        );
-    }
-    let created = !out.exists();
-    let result = write_network(out, &genesis, &keys);
-    if result.is_err() && created {
-        let _ = std::fs::remove_dir_all(out);
-    }
-    let network = result?;
+    let network = write_fresh(out, |out| write_network(out, &genesis, &keys))?;
     println!(
         "network {:?}: {} members, {} validators, checkpoint quorum {}",
         network.genesis.network_name,
@@ -258,6 +239,37 @@ fn new(config_path: &Path, out: &Path) -> anyhow::Result<ExitCode> {
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says that nothing was written, and why; the exit code for it.
+fn refuse(what: &str, problems: &[String]) -> ExitCode {
+    eprintln!(
+        "{what} has {} problem(s); nothing was written:",
+        problems.len()
+    );
+    for p in problems {
+        eprintln!("  - {p}");
+    }
+    ExitCode::from(1)
+}
+
+/// Runs `write` into `out`, which must not exist or be empty; if it fails, what it made goes.
+fn write_fresh(
+    out: &Path,
+    write: impl FnOnce(&Path) -> anyhow::Result<Network>,
+) -> anyhow::Result<Network> {
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!(
+            "{} exists and is not empty: choose a new directory",
+            out.display()
+        );
+    }
+    let created = !out.exists();
+    let result = write(out);
+    if result.is_err() && created {
+        let _ = std::fs::remove_dir_all(out);
+    }
+    result
 }
 
 fn write_network(
