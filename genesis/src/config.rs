@@ -6,7 +6,9 @@ use bansos_verifier::entry::{AmountRule, MemberId, PeriodKind, ProgramCode, Rupi
 use ed25519_dalek::VerifyingKey;
 use serde::Deserialize;
 
-use crate::{ConsensusTimeouts, GENESIS_FORMAT, Genesis, GenesisProgram, Member, Role};
+use crate::{
+    ConsensusTimeouts, GENESIS_FORMAT, Genesis, GenesisProgram, GenesisWitness, Member, Role,
+};
 
 /// `network.toml`.
 #[derive(Clone, Debug, Deserialize)]
@@ -24,6 +26,11 @@ pub struct NetworkConfig {
     /// Programs known from the start.
     #[serde(default)]
     pub programs: Vec<ProgramConfig>,
+    /// Outside witnesses every checkpoint must be cosigned by (`[[witnesses]]`: name, vkey, url).
+    #[serde(default)]
+    pub witnesses: Vec<GenesisWitness>,
+    /// How many of them must cosign; default: all.
+    pub witness_quorum: Option<usize>,
 }
 
 /// Consensus timeouts, milliseconds.
@@ -180,6 +187,8 @@ impl NetworkConfig {
             origin: self.origin.clone(),
             members,
             programs,
+            witnesses: self.witnesses.clone(),
+            witness_quorum: self.witness_quorum.unwrap_or(self.witnesses.len()),
             consensus: ConsensusTimeouts {
                 propose_ms: c.propose_ms,
                 prevote_ms: c.prevote_ms,
@@ -213,6 +222,11 @@ pub struct AssembleConfig {
     /// Programs known from the start.
     #[serde(default)]
     pub programs: Vec<ProgramConfig>,
+    /// Outside witnesses every checkpoint must be cosigned by (`[[witnesses]]`: name, vkey, url).
+    #[serde(default)]
+    pub witnesses: Vec<GenesisWitness>,
+    /// How many of them must cosign; default: all.
+    pub witness_quorum: Option<usize>,
 }
 
 /// A member of an [`AssembleConfig`]: which card, and its voting power.
@@ -264,6 +278,8 @@ impl AssembleConfig {
             consensus: self.consensus.clone(),
             members,
             programs: self.programs.clone(),
+            witnesses: self.witnesses.clone(),
+            witness_quorum: self.witness_quorum,
         }
         .to_genesis(&keys)
     }

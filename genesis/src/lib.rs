@@ -100,6 +100,25 @@ pub struct ConsensusTimeouts {
     pub block_time_drift_ms: u64,
 }
 
+/// An outside witness whose cosignature every checkpoint needs (C2SP tlog-witness).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisWitness {
+    /// Its name, the name in its verifier key, e.g. `witness.ngo.example`.
+    pub name: String,
+    /// Its cosignature verifier key (type 0x04), as `bansos-witness keygen` prints it.
+    pub vkey: String,
+    /// Where validators send checkpoints for it to cosign (`<url>/add-checkpoint`).
+    pub url: String,
+}
+
+/// Most witnesses a genesis may name.
+pub const WITNESSES_MAX: usize = 16;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// The genesis document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +133,13 @@ pub struct Genesis {
     pub members: Vec<Member>,
     /// Programs registered from the start.
     pub programs: Vec<GenesisProgram>,
+    /// Outside witnesses the trust policy requires (none: the field is left out, and a genesis
+    /// written before witnesses existed keeps its bytes and its network id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<GenesisWitness>,
+    /// How many of the witnesses must cosign a checkpoint: 1 to their number, 0 with none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub witness_quorum: usize,
     /// Consensus timeouts.
     pub consensus: ConsensusTimeouts,
 }
@@ -223,8 +249,13 @@ impl Network {
                 .iter()
                 .map(|k| k.to_string())
                 .collect(),
-            witnesses: Vec::new(),
-            witness_quorum: 0,
+            witnesses: self
+                .genesis
+                .witnesses
+                .iter()
+                .map(|w| w.vkey.clone())
+                .collect(),
+            witness_quorum: self.genesis.witness_quorum,
             members: self
                 .genesis
                 .members
@@ -376,9 +407,56 @@ impl Genesis {
                 p.push(format!("{what}: name must be 1 to 100 bytes"));
             }
         }
+        p.extend(self.witness_problems());
         let c = &self.consensus;
         if c.propose_ms == 0 || c.prevote_ms == 0 || c.precommit_ms == 0 {
             p.push("consensus timeouts must be positive".into());
+        }
+        p
+    }
+}
+
+impl Genesis {
+    fn witness_problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let n = self.witnesses.len();
+        if n > WITNESSES_MAX {
+            p.push(format!(
+                "at most {WITNESSES_MAX} witnesses may be named, not {n}"
+            ));
+        }
+        if n == 0 && self.witness_quorum != 0 {
+            p.push("witness_quorum is set but no witness is named".into());
+        }
+        if n > 0 && !(1..=n).contains(&self.witness_quorum) {
+            p.push(format!(
+                "witness_quorum must be 1 to {n} (the witnesses named), not {}",
+                self.witness_quorum
+            ));
+        }
+        for (i, w) in self.witnesses.iter().enumerate() {
+            let who = format!("witness {i} ({})", w.name);
+            match VerifierKey::parse(&w.vkey) {
+                Err(e) => p.push(format!("{who}: vkey: {e}")),
+                Ok(k) if k.kind() != KeyKind::Cosignature => p.push(format!(
+                    "{who}: vkey must be a cosignature key (type 0x04, `bansos-witness keygen`)"
+                )),
+                Ok(k) if k.name() != w.name => {
+                    p.push(format!("{who}: its vkey names {}", k.name()))
+                }
+                Ok(_) => {}
+            }
+            if self.witnesses[..i]
+                .iter()
+                .any(|o| o.name == w.name || o.vkey == w.vkey)
+            {
+                p.push(format!("{who}: named twice"));
+            }
+            if !(w.url.starts_with("https://") || w.url.starts_with("http://"))
+                || w.url.contains(char::is_whitespace)
+            {
+                p.push(format!("{who}: url must start with https:// (or http://)"));
+            }
         }
         p
     }
@@ -429,6 +507,8 @@ mod tests {
                     max: Rupiah(10),
                 },
             }],
+            witnesses: Vec::new(),
+            witness_quorum: 0,
             consensus: ConsensusTimeouts {
                 propose_ms: 1000,
                 prevote_ms: 500,
@@ -467,6 +547,73 @@ mod tests {
         assert!(
             problems_with(|g| g.members.iter_mut().for_each(|m| m.voting_power = 7)).is_empty()
         );
+    }
+
+    fn witness(name: &str, seed: u8, kind: KeyKind) -> GenesisWitness {
+        let k = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]).verifying_key();
+        GenesisWitness {
+            name: name.into(),
+            vkey: VerifierKey::new(name, kind, k).to_string(),
+            url: format!("https://{name}"),
+        }
+    }
+
+    #[test]
+    fn witnesses_named_in_the_genesis_are_required_by_its_policy() {
+        // None named: the fields are left out, so older genesis files keep their bytes.
+        let plain = Network::to_file_bytes(&sample());
+        assert!(!String::from_utf8_lossy(&plain).contains("witness"));
+
+        let mut g = sample();
+        g.witnesses = vec![
+            witness("witness.ngo.example", 40, KeyKind::Cosignature),
+            witness("witness.univ.example", 41, KeyKind::Cosignature),
+        ];
+        g.witness_quorum = 2;
+        let n = Network::from_bytes(&Network::to_file_bytes(&g)).unwrap();
+        let policy = n.trust_policy();
+        let w = policy.witness_policy().expect("witnesses required");
+        assert_eq!(w.quorum(), 2);
+        assert_eq!(w.keys().len(), 2);
+
+        for (change, needle) in [
+            (
+                Box::new(|g: &mut Genesis| g.witness_quorum = 3) as Box<dyn Fn(&mut Genesis)>,
+                "witness_quorum must be 1 to 2",
+            ),
+            (
+                Box::new(|g| g.witness_quorum = 0),
+                "witness_quorum must be 1 to 2",
+            ),
+            (
+                Box::new(|g| g.witnesses[1] = witness("w.example", 42, KeyKind::Ed25519)),
+                "must be a cosignature key",
+            ),
+            (
+                Box::new(|g| g.witnesses[1].name = "other.example".into()),
+                "its vkey names",
+            ),
+            (
+                Box::new(|g| g.witnesses[1] = g.witnesses[0].clone()),
+                "named twice",
+            ),
+            (
+                Box::new(|g| g.witnesses[0].url = "ftp://x".into()),
+                "url must start with https://",
+            ),
+            (
+                Box::new(|g| {
+                    g.witnesses.clear();
+                    g.witness_quorum = 1;
+                }),
+                "no witness is named",
+            ),
+        ] {
+            let mut bad = g.clone();
+            change(&mut bad);
+            let p = bad.problems();
+            assert!(p.iter().any(|p| p.contains(needle)), "{needle}: {p:?}");
+        }
     }
 
     #[test]

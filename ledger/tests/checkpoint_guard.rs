@@ -42,6 +42,8 @@ fn network() -> Network {
         })
         .collect(),
         programs: vec![],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         consensus: ConsensusTimeouts {
             propose_ms: 1,
             prevote_ms: 1,

@@ -39,6 +39,8 @@ fn network() -> Network {
             member(3, "bpk", Role::Auditor),
         ],
         programs: vec![],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         consensus: ConsensusTimeouts {
             propose_ms: 1,
             prevote_ms: 1,

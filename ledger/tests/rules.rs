@@ -62,6 +62,8 @@ fn network() -> Network {
                 max: Rupiah(3_000_000),
             },
         }],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         consensus: ConsensusTimeouts {
             propose_ms: 1000,
             prevote_ms: 500,

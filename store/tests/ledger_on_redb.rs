@@ -47,6 +47,8 @@ fn network() -> Network {
             period_kind: PeriodKind::Monthly,
             amount: AmountRule::Flat(Rupiah(600_000)),
         }],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         consensus: ConsensusTimeouts {
             propose_ms: 1000,
             prevote_ms: 500,

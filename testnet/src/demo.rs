@@ -156,6 +156,8 @@ pub fn network_of(
                 AmountRule::Flat(Rupiah(200_000)),
             ),
         ],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         consensus: ConsensusTimeouts {
             propose_ms: 2000,
             prevote_ms: 500,

@@ -47,6 +47,8 @@ fn network() -> Network {
         origin: ORIGIN.into(),
         members,
         programs: vec![],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         consensus: ConsensusTimeouts {
             propose_ms: 1000,
             prevote_ms: 1000,

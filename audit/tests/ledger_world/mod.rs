@@ -102,6 +102,8 @@ pub fn genesis(seed_base: u8) -> (Vec<u8>, Vec<SigningKey>) {
                 amount: AmountRule::Flat(Rupiah(200_000)),
             },
         ],
+        witnesses: Vec::new(),
+        witness_quorum: 0,
         consensus: ConsensusTimeouts {
             propose_ms: 1000,
             prevote_ms: 500,

@@ -65,6 +65,8 @@ impl TestNetwork {
             origin: "ledger.bansos.example/sim".into(),
             members,
             programs: vec![],
+            witnesses: Vec::new(),
+            witness_quorum: 0,
             consensus: timeouts,
         };
         let network = Network::from_bytes(&Network::to_file_bytes(&genesis))
