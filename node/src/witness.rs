@@ -11,7 +11,7 @@
 //! runs on the consensus thread or can stop the node.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use bansos_ledger::log::LogReader;
@@ -32,6 +32,10 @@ pub const WITNESSES_MAX: usize = 16;
 pub const WITNESS_TIMEOUT_MS: u64 = 3_000;
 /// How often the task looks for a newly published checkpoint.
 pub const POLL_INTERVAL_MS: u64 = 100;
+/// How long before witnesses that did not cosign the current checkpoint are asked again, when
+/// the log does not move on by itself (a witness down at the time would otherwise wait for the
+/// next block that grows the log, and a policy that requires it would refuse until then).
+pub const RETRY_SECS: u64 = 5;
 /// Largest answer read from a witness (a few cosignature lines).
 pub const ANSWER_BYTES_MAX: u64 = 16 * 1024;
 
@@ -129,10 +133,15 @@ async fn run(
     let mut seen: Vec<u8> = Vec::new();
     // The body last sent to the witnesses and the cosignatures it got.
     let mut cosigned: Option<(String, Vec<NoteSignature>)> = None;
+    let mut asked_at = Instant::now();
     loop {
+        let missing = cosigned
+            .as_ref()
+            .is_some_and(|(_, sigs)| sigs.len() < witnesses.len());
+        let retry = missing && asked_at.elapsed() >= Duration::from_secs(RETRY_SECS);
         let (note, size) = {
             let p = published.read().await;
-            if p.note == seen {
+            if p.note == seen && !retry {
                 drop(p);
                 tokio::time::sleep(Duration::from_millis(POLL_INTERVAL_MS)).await;
                 continue;
@@ -144,7 +153,8 @@ async fn run(
             continue; // nothing published yet
         };
         let body = parsed.text().to_string();
-        if cosigned.as_ref().is_none_or(|(b, _)| *b != body) {
+        if retry || cosigned.as_ref().is_none_or(|(b, _)| *b != body) {
+            asked_at = Instant::now();
             let store = store.clone();
             let agent = agent.clone();
             let text = body.clone();

@@ -4,7 +4,9 @@
 //! (`sample`), [`live`] makes submission stages for a running network (`up --demo`), where the
 //! block times are the validators' clocks and so the times in the transactions follow `now`.
 
-use bansos_genesis::{ConsensusTimeouts, Genesis, GenesisProgram, Member, Network, Role};
+use bansos_genesis::{
+    ConsensusTimeouts, Genesis, GenesisProgram, GenesisWitness, Member, Network, Role,
+};
 use bansos_ledger::rules::Block;
 use bansos_verifier::commitment::{Nik, beneficiary_commitment, claim_lock, dedup_tag};
 use bansos_verifier::entry::*;
@@ -77,18 +79,20 @@ pub struct DemoNetwork {
 /// Makes the four-member demo network with fresh keys drawn from `rng`; member `i` has the
 /// peer-to-peer address `/ip4/127.0.0.1/tcp/<p2p_base_port + i>`.
 pub fn network(rng: &mut StdRng, p2p_base_port: u16) -> DemoNetwork {
-    network_of(rng, p2p_base_port, VALIDATORS_MIN, &[])
+    network_of(rng, p2p_base_port, VALIDATORS_MIN, &[], &[])
 }
 
 /// Makes a demo network of `validators` members, all validating: [`MEMBERS`] then as many of
 /// [`EXTRA_MEMBERS`] as needed. Member i's peer-to-peer address is on `hosts[i]` (IPv4;
-/// 127.0.0.1 for any not given). Panics outside `VALIDATORS_MIN..=VALIDATORS_MAX` or if the
-/// ports would pass 65535 (callers check both first).
+/// 127.0.0.1 for any not given). The genesis names `witnesses`, all required. Panics outside
+/// `VALIDATORS_MIN..=VALIDATORS_MAX`, if the ports would pass 65535 or if a witness is not
+/// valid (callers check all three first).
 pub fn network_of(
     rng: &mut StdRng,
     p2p_base_port: u16,
     validators: usize,
     hosts: &[String],
+    witnesses: &[GenesisWitness],
 ) -> DemoNetwork {
     assert!(
         (VALIDATORS_MIN..=VALIDATORS_MAX).contains(&validators),
@@ -156,8 +160,8 @@ pub fn network_of(
                 AmountRule::Flat(Rupiah(200_000)),
             ),
         ],
-        witnesses: Vec::new(),
-        witness_quorum: 0,
+        witnesses: witnesses.to_vec(),
+        witness_quorum: witnesses.len(),
         consensus: ConsensusTimeouts {
             propose_ms: 2000,
             prevote_ms: 500,
@@ -617,7 +621,7 @@ mod tests {
 
     #[test]
     fn larger_networks_add_banks_and_keep_the_first_four() {
-        let net = network_of(&mut rng(1), 9_000, VALIDATORS_MAX, &[]);
+        let net = network_of(&mut rng(1), 9_000, VALIDATORS_MAX, &[], &[]);
         let names: Vec<&str> = net
             .network
             .genesis
@@ -638,7 +642,7 @@ mod tests {
         );
         // The four-member network is the same whichever function makes it.
         let a = network(&mut rng(3), 27_000);
-        let b = network_of(&mut rng(3), 27_000, VALIDATORS_MIN, &[]);
+        let b = network_of(&mut rng(3), 27_000, VALIDATORS_MIN, &[], &[]);
         assert_eq!(a.genesis_bytes, b.genesis_bytes);
     }
 }

@@ -115,6 +115,12 @@ enum Command {
         /// the namespaces and the bridge.
         #[arg(long)]
         netns: bool,
+        /// Name an outside witness in the genesis (repeatable), as URL,VKEY (its cosignature
+        /// key as `bansos-witness keygen` prints it): the testnet's trust policy then requires
+        /// every such witness's cosignature and the validators ask it at URL. Start the witness
+        /// on the new genesis.json after `up` (until then checkpoints carry no cosignature).
+        #[arg(long = "witness", value_name = "URL,VKEY")]
+        witnesses: Vec<String>,
     },
     /// Cut the links between groups of validators of a --netns testnet, for real
     ///
@@ -367,6 +373,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             timeout_secs,
             grace_secs,
             netns,
+            witnesses,
         } => network::up(network::UpArgs {
             validators,
             dir,
@@ -377,6 +384,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             timeout: Duration::from_secs(timeout_secs),
             grace: Duration::from_secs(grace_secs),
             netns,
+            witnesses: parse_witnesses(&witnesses)?,
         }),
         Command::Chaos {
             dir,
@@ -622,4 +630,49 @@ fn build_sample(dir: &Path, allocations: usize, seed: u64, proofs: usize) -> any
     );
     println!("wrote {}", dir.display());
     Ok(())
+}
+
+/// The `--witness` arguments: each well formed, no witness twice.
+fn parse_witnesses(args: &[String]) -> anyhow::Result<Vec<bansos_genesis::GenesisWitness>> {
+    let witnesses: Vec<_> = args
+        .iter()
+        .map(|w| parse_witness(w))
+        .collect::<anyhow::Result<_>>()?;
+    for (i, w) in witnesses.iter().enumerate() {
+        anyhow::ensure!(
+            !witnesses[..i].iter().any(|o| o.name == w.name),
+            "--witness {}: the witness {} is named twice",
+            w.url,
+            w.name
+        );
+    }
+    anyhow::ensure!(
+        witnesses.len() <= bansos_genesis::WITNESSES_MAX,
+        "at most {} witnesses",
+        bansos_genesis::WITNESSES_MAX
+    );
+    Ok(witnesses)
+}
+
+/// `--witness URL,VKEY`, checked as the genesis will check it.
+fn parse_witness(arg: &str) -> anyhow::Result<bansos_genesis::GenesisWitness> {
+    use bansos_verifier::note::{KeyKind, VerifierKey};
+    let (url, vkey) = arg
+        .split_once(',')
+        .with_context(|| format!("--witness {arg:?}: give URL,VKEY"))?;
+    let key =
+        VerifierKey::parse(vkey).map_err(|e| anyhow::anyhow!("--witness {url}: the vkey: {e}"))?;
+    anyhow::ensure!(
+        key.kind() == KeyKind::Cosignature,
+        "--witness {url}: the vkey must be a cosignature key (`bansos-witness keygen` prints one)"
+    );
+    anyhow::ensure!(
+        url.starts_with("http://") || url.starts_with("https://"),
+        "--witness {url}: the URL must start with http:// or https://"
+    );
+    Ok(bansos_genesis::GenesisWitness {
+        name: key.name().to_string(),
+        vkey: vkey.to_string(),
+        url: url.to_string(),
+    })
 }

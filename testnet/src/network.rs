@@ -52,6 +52,8 @@ pub struct UpArgs {
     pub grace: Duration,
     /// Each validator in a network namespace of its own (`crate::netns`).
     pub netns: bool,
+    /// Outside witnesses the genesis names (all required).
+    pub witnesses: Vec<bansos_genesis::GenesisWitness>,
 }
 
 fn unix_now() -> u64 {
@@ -270,7 +272,13 @@ pub fn up(args: UpArgs) -> anyhow::Result<()> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut rng = demo::rng(seed);
     let hosts = netns.as_ref().map(|l| l.ips.clone()).unwrap_or_default();
-    let net = demo::network_of(&mut rng, plan.p2p_base(), args.validators, &hosts);
+    let net = demo::network_of(
+        &mut rng,
+        plan.p2p_base(),
+        args.validators,
+        &hosts,
+        &args.witnesses,
+    );
     let built = write_network(&dir, &net, &plan, &node_bin, netns.as_ref()).and_then(|t| {
         if let Some(l) = &netns {
             crate::netns::create(l)?;

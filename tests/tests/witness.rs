@@ -243,3 +243,64 @@ fn validators_serve_the_witness_cosignature_and_the_witness_refuses_forks() {
     assert_eq!(witness_view(), theirs);
     net.testnet(&["down", "--grace", "3"]);
 }
+
+#[test]
+fn a_witness_named_in_the_genesis_is_required_by_its_policy_and_asked_by_every_validator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("witness.key");
+    let out = succeed(
+        Command::new(binary("bansos-witness"))
+            .args(["keygen", "--name", WITNESS_NAME, "--out"])
+            .arg(&key),
+    );
+    let vkey = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    // The genesis names the witness with its address, so that address is fixed beforehand.
+    let witness = "http://127.0.0.1:19650";
+    let net = Testnet::up_with(
+        &tmp.path().join("net"),
+        19_600,
+        0,
+        &["--witness", &format!("{witness},{vkey}")],
+    );
+    // The testnet's own policy, made from the genesis, requires the witness.
+    let policy = TrustPolicy::parse(&std::fs::read(net.dir.join("policy.json")).unwrap()).unwrap();
+    assert_eq!(policy.witness_policy().map(|p| p.quorum()), Some(1));
+    let urls = net.urls();
+    assert_eq!(
+        witnessed_size(&urls[0], &policy),
+        None,
+        "no witness running yet"
+    );
+
+    let state = tmp.path().join("witness-state");
+    succeed(
+        Command::new(binary("bansos-witness"))
+            .args(["init", "--state"])
+            .arg(&state),
+    );
+    let _witness = Running(
+        Command::new(binary("bansos-witness"))
+            .args(["serve", "--listen", "127.0.0.1:19650", "--genesis"])
+            .arg(net.dir.join("genesis.json"))
+            .arg("--key")
+            .arg(&key)
+            .arg("--state")
+            .arg(&state)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // No node.toml names it: the validators ask it because the genesis does.
+    for name in ["kemensos", "kemenkeu", "bri", "pos"] {
+        let toml = std::fs::read_to_string(net.dir.join(name).join("node.toml")).unwrap();
+        assert!(!toml.contains("[[witnesses]]"), "{toml}");
+    }
+    for url in &urls {
+        wait_for(
+            "a checkpoint the genesis policy accepts, on every validator",
+            60,
+            || witnessed_size(url, &policy).is_some(),
+        );
+    }
+}
