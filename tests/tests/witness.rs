@@ -48,6 +48,16 @@ fn succeed(cmd: &mut Command) -> std::process::Output {
     out
 }
 
+/// `bansos-witness keygen` into `key`: the vkey it prints.
+fn keygen(key: &Path) -> String {
+    let out = succeed(
+        Command::new(binary("bansos-witness"))
+            .args(["keygen", "--name", WITNESS_NAME, "--out"])
+            .arg(key),
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
 fn witnessed_policy(dir: &Path, vkey: &str) -> TrustPolicy {
     let mut file = TrustPolicy::parse(&std::fs::read(dir.join("policy.json")).unwrap())
         .unwrap()
@@ -74,12 +84,7 @@ fn validators_serve_the_witness_cosignature_and_the_witness_refuses_forks() {
 
     // keygen: a 0600 key file, the vkey (type 0x04) on stdout and nothing secret.
     let key = tmp.path().join("witness.key");
-    let out = succeed(
-        Command::new(binary("bansos-witness"))
-            .args(["keygen", "--name", WITNESS_NAME, "--out"])
-            .arg(&key),
-    );
-    let vkey = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let vkey = keygen(&key);
     assert!(vkey.starts_with(&format!("{WITNESS_NAME}+")), "{vkey}");
     assert!(!vkey.contains("PRIVATE"));
     use std::os::unix::fs::PermissionsExt as _;
@@ -248,12 +253,7 @@ fn validators_serve_the_witness_cosignature_and_the_witness_refuses_forks() {
 fn a_witness_named_in_the_genesis_is_required_by_its_policy_and_asked_by_every_validator() {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("witness.key");
-    let out = succeed(
-        Command::new(binary("bansos-witness"))
-            .args(["keygen", "--name", WITNESS_NAME, "--out"])
-            .arg(&key),
-    );
-    let vkey = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let vkey = keygen(&key);
     // The genesis names the witness with its address, so that address is fixed beforehand.
     let witness = "http://127.0.0.1:19650";
     let net = Testnet::up_with(
