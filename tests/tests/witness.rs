@@ -36,7 +36,6 @@ fn add_checkpoint(witness: &str, body: &[u8]) -> (u16, Vec<u8>) {
     )
 }
 
-/// The testnet's trust policy, also requiring one cosignature by `vkey`.
 /// Runs `cmd` to the end and fails the test with its stderr unless it succeeded.
 fn succeed(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap();
@@ -58,6 +57,7 @@ fn keygen(key: &Path) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// The testnet's trust policy, also requiring one cosignature by `vkey`.
 fn witnessed_policy(dir: &Path, vkey: &str) -> TrustPolicy {
     let mut file = TrustPolicy::parse(&std::fs::read(dir.join("policy.json")).unwrap())
         .unwrap()
