@@ -378,6 +378,42 @@ fn a_genesis_assembled_from_cards_holds_no_private_key_and_counts_approvals() {
         text(&out)
     );
 
+    // An approval of another genesis, or with its signature damaged, is an error that says so.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    assert!(new_network(&other, GOOD).status.success());
+    let stranger = tmp.path().join("stranger.approval");
+    let out = run(&[
+        "approve",
+        "--genesis",
+        other.join("net/genesis.json").to_str().unwrap(),
+        "--key",
+        other.join("net/keys/bri.key").to_str().unwrap(),
+        "--out",
+        stranger.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let forged = tmp.path().join("forged.approval");
+    let mut bytes = std::fs::read(&approvals[0]).unwrap();
+    let n = bytes.len();
+    bytes[n - 6] ^= 1; // inside the base64 signature
+    std::fs::write(&forged, bytes).unwrap();
+    let out = run(&[
+        "validate",
+        genesis.to_str().unwrap(),
+        "--approvals",
+        stranger.to_str().unwrap(),
+        forged.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("approves another genesis"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("forged.approval"), "{}", text(&out));
+    assert!(text(&out).contains("approved by 0 of 4"), "{}", text(&out));
+
     // A card with a private key pasted in (bri's own key file text) is refused, nothing written.
     let leaky = coordinator.join("leaky.card.json");
     let card = std::fs::read_to_string(&cards[2]).unwrap();
