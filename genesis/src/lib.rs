@@ -17,41 +17,13 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the genesis format.
 pub const GENESIS_FORMAT: u32 = 1;
-/// Most members a network may have (bounds every per-member table).
-pub const MEMBERS_MAX: usize = 64;
 /// Most programs a genesis may list.
 pub const GENESIS_PROGRAMS_MAX: usize = 256;
 /// Largest genesis file accepted.
 pub const GENESIS_BYTES_MAX: usize = 1024 * 1024;
-/// Fewest validators: with n validators of equal power one holds 1/n of it, and from 1/3 on a
-/// single member could block every block alone (from 2/3 on, decide alone).
-pub const VALIDATORS_MIN: usize = 4;
-/// Largest voting power of one validator (keeps every sum far from overflowing).
-pub const VOTING_POWER_MAX: u64 = 1_000_000;
-/// Longest member name.
-pub const MEMBER_NAME_MAX: usize = 32;
-
-/// Whether `name` may name a member: 1 to [`MEMBER_NAME_MAX`] ASCII letters, digits, `-`, `_`
-/// or `.`, starting with a letter or digit. The name is a checkpoint key name and a file name
-/// (`keys/<name>.key`): no `/`, no `..`, nothing a shell or a path would read otherwise.
-pub fn is_member_name_valid(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.len() <= MEMBER_NAME_MAX
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// What a member may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Registers programs, allocates aid, revokes allocations.
-    Ministry,
-    /// A bank or PT Pos: records claims and returns.
-    Bank,
-    /// Validates and audits; submits no transactions.
-    Auditor,
-}
+pub use bansos_verifier::governance::{
+    MEMBER_NAME_MAX, MEMBERS_MAX, Role, VALIDATORS_MIN, VOTING_POWER_MAX, is_member_name_valid,
+};
 
 /// One network member.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +206,40 @@ impl Network {
 }
 
 impl Network {
+    /// The members and witnesses of epoch 0 (governance changes them: docs/FORMAT.md,
+    /// "Governance"). Every validator holds voting power 1: a valid genesis gives them equal
+    /// power, and governance counts in these units.
+    pub fn genesis_roster(&self) -> bansos_verifier::governance::Roster {
+        use bansos_verifier::governance::{Roster, RosterMember, RosterWitness};
+        Roster::genesis(
+            self.genesis
+                .members
+                .iter()
+                .zip(&self.keys)
+                .map(|(m, k)| RosterMember {
+                    id: m.id,
+                    name: m.name.clone(),
+                    display_name: m.display_name.clone(),
+                    role: m.role,
+                    key: Some(k.to_bytes()),
+                    p2p_address: m.p2p_address.clone(),
+                    power: u64::from(m.voting_power > 0),
+                    active: true,
+                })
+                .collect(),
+            self.genesis
+                .witnesses
+                .iter()
+                .map(|w| RosterWitness {
+                    vkey: w.vkey.clone(),
+                    url: w.url.clone(),
+                })
+                .collect(),
+            u8::try_from(self.genesis.witness_quorum).unwrap_or(u8::MAX),
+            Some(self.checkpoint_quorum() as u64),
+        )
+    }
+
     /// The citizen's trust policy of this network (docs/VERIFY.md): its id and origin, the
     /// validators' checkpoint keys and quorum, and member and program names for display.
     pub fn trust_policy(&self) -> bansos_verifier::policy::TrustPolicy {

@@ -21,6 +21,14 @@ pub enum CheckpointError {
         /// Origin line expected.
         expected: String,
     },
+    /// Too few of the witnesses the trust policy requires cosigned it.
+    #[error("{verified} witness cosignatures verified, {quorum} required")]
+    TooFewWitnesses {
+        /// Cosignatures that verified.
+        verified: usize,
+        /// Cosignatures required.
+        quorum: usize,
+    },
 }
 
 /// A checkpoint body: what a log commits to at one size.

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{CheckpointError, verify_checkpoint};
+use crate::checkpoint::CheckpointError;
 use crate::commitment::{Nik, beneficiary_commitment};
 use crate::entry::{AllocationId, Leaf, MemberId, TxBody};
 use crate::hash::{Hash, LeafIndex, leaf_hash};
@@ -313,6 +313,12 @@ impl From<&CheckpointError> for CheckpointErrorView {
                     quorum: *quorum,
                 }
             }
+            CheckpointError::TooFewWitnesses { verified, quorum } => {
+                CheckpointErrorView::TooFewWitnesses {
+                    verified: *verified,
+                    quorum: *quorum,
+                }
+            }
         }
     }
 }
@@ -529,11 +535,7 @@ pub fn check(
     if receipt.network_tag != network_tag(policy.network_id()) {
         return Verdict::new(Outcome::WrongNetwork);
     }
-    let cp = match verify_checkpoint(
-        &evidence.checkpoint,
-        Some(&policy.file.origin),
-        policy.checkpoint_policy(),
-    ) {
+    let cp = match policy.verify_checkpoint(&evidence.checkpoint) {
         Ok(cp) => cp,
         Err(e) => {
             let mut v = Verdict::new(Outcome::InvalidCheckpoint);
@@ -541,18 +543,6 @@ pub fn check(
             return v;
         }
     };
-    if let Some(witnesses) = policy.witness_policy()
-        && let Err(e) = witnesses.verify(&cp.note)
-    {
-        let mut v = Verdict::new(Outcome::InvalidCheckpoint);
-        v.error = Some(VerdictError::Checkpoint(match e {
-            NoteError::TooFewSignatures { verified, quorum } => {
-                CheckpointErrorView::TooFewWitnesses { verified, quorum }
-            }
-            e => (&CheckpointError::Note(e)).into(),
-        }));
-        return v;
-    }
     let (size, root) = (cp.checkpoint.size.0, cp.checkpoint.root);
     let mut v = Verdict::new(Outcome::NotInLog);
     v.checkpoint = Some(CheckpointView {

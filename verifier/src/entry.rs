@@ -11,6 +11,7 @@ use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Reader, Writer};
+use crate::governance::Vote;
 use crate::hash::Hash;
 
 /// Version byte of [`SignedTx`] and [`Leaf`] encodings.
@@ -455,6 +456,8 @@ pub enum TxBody {
     Return(Return),
     /// Tag 5.
     Revocation(Revocation),
+    /// Tag 6: a validator's vote for a change of the members or witnesses ([`crate::governance`]).
+    Vote(Vote),
 }
 
 impl TxBody {
@@ -466,6 +469,7 @@ impl TxBody {
             TxBody::Claim(_) => 3,
             TxBody::Return(_) => 4,
             TxBody::Revocation(_) => 5,
+            TxBody::Vote(_) => 6,
         }
     }
 
@@ -477,6 +481,7 @@ impl TxBody {
             TxBody::Claim(_) => "claim",
             TxBody::Return(_) => "return",
             TxBody::Revocation(_) => "revocation",
+            TxBody::Vote(_) => "vote",
         }
     }
 
@@ -528,6 +533,7 @@ impl TxBody {
                 w.bytes(&r.allocation.0);
                 w.u8(r.reason.tag());
             }
+            TxBody::Vote(v) => v.encode(w),
         }
     }
 
@@ -622,6 +628,7 @@ impl TxBody {
                 allocation: AllocationId(r.array("allocation")?),
                 reason: RevocationReason::from_tag(r.u8("reason")?)?,
             }),
+            6 => TxBody::Vote(Vote::decode(r)?),
             tag => return Err(DecodeError::UnknownTag { field: "kind", tag }),
         })
     }

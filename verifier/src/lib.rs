@@ -16,6 +16,7 @@ pub mod checkpoint;
 pub mod citizen;
 pub mod commitment;
 pub mod entry;
+pub mod governance;
 pub mod hash;
 pub mod merkle;
 pub mod note;

@@ -169,7 +169,7 @@ impl VerifierKey {
 
     /// Checks one signature (the bytes after the key ID) over a note's text. For a cosignature
     /// returns its timestamp.
-    fn verify(&self, text: &str, sig: &[u8]) -> Option<Option<u64>> {
+    pub fn verify(&self, text: &str, sig: &[u8]) -> Option<Option<u64>> {
         match self.kind {
             KeyKind::Ed25519 => {
                 let sig: [u8; 64] = sig.try_into().ok()?;

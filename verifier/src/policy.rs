@@ -5,7 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use crate::entry::{MemberId, NetworkId};
+use crate::governance::{HistoryError, KeyHistory, Role, Roster, RosterMember, RosterWitness};
 use crate::note::{KeyKind, NoteError, Policy, VerifierKey};
 
 /// The `format` field of a trust policy file.
@@ -87,6 +89,7 @@ pub struct TrustPolicy {
     pub file: PolicyFile,
     policy: Policy,
     witness_policy: Option<Policy>,
+    history: KeyHistory,
 }
 
 impl TrustPolicy {
@@ -118,10 +121,46 @@ impl TrustPolicy {
             0 => None,
             quorum => Some(Policy::new(witnesses, quorum)?),
         };
+        let mut members = Vec::with_capacity(file.members.len());
+        for (i, m) in file.members.iter().enumerate() {
+            if m.id.0 as usize != i {
+                return Err(PolicyError::Malformed(format!(
+                    "member {} is listed at position {i}",
+                    m.id.0
+                )));
+            }
+            let role = Role::parse(&m.role).ok_or_else(|| {
+                PolicyError::Malformed(format!("member {}: unknown role {:?}", m.name, m.role))
+            })?;
+            let key = policy.keys().iter().find(|k| k.name() == m.name);
+            members.push(RosterMember {
+                id: m.id,
+                name: m.name.clone(),
+                display_name: m.display_name.clone(),
+                role,
+                key: key.map(|k| k.public_key().to_bytes()),
+                p2p_address: String::new(),
+                power: u64::from(key.is_some()),
+                active: true,
+            });
+        }
+        let genesis = Roster::genesis(
+            members,
+            file.witnesses
+                .iter()
+                .map(|vkey| RosterWitness {
+                    vkey: vkey.clone(),
+                    url: String::new(),
+                })
+                .collect(),
+            u8::try_from(file.witness_quorum).unwrap_or(u8::MAX),
+            Some(file.quorum as u64),
+        );
         Ok(TrustPolicy {
             file,
             policy,
             witness_policy,
+            history: KeyHistory::new(genesis),
         })
     }
 
@@ -148,6 +187,28 @@ impl TrustPolicy {
     /// The witnesses' cosignature policy, when the policy requires cosignatures.
     pub fn witness_policy(&self) -> Option<&Policy> {
         self.witness_policy.as_ref()
+    }
+
+    /// The members and witnesses of every epoch known so far: the genesis ones until
+    /// [`TrustPolicy::follow`] adds the changes approved since.
+    pub fn history(&self) -> &KeyHistory {
+        &self.history
+    }
+
+    /// Follows a key history document (a node's `/key-history`, or a bundle's): every change
+    /// in it must be approved by the validators of the epoch before. Refused with the reason
+    /// otherwise, and the history known so far is kept.
+    pub fn follow(&mut self, key_history: &[u8]) -> Result<(), HistoryError> {
+        let id = self.file.network_id;
+        let origin = self.file.origin.clone();
+        self.history.follow(&id, &origin, key_history)
+    }
+
+    /// Checks a checkpoint note against this policy: its origin, and signatures and witness
+    /// cosignatures of the epoch its size falls in (docs/VERIFY.md, "Key history").
+    pub fn verify_checkpoint(&self, bytes: &[u8]) -> Result<VerifiedCheckpoint, CheckpointError> {
+        self.history
+            .verify_checkpoint(bytes, Some(&self.file.origin), true)
     }
 
     /// The network id.
