@@ -772,6 +772,9 @@ impl Auditor {
             }
             TxBody::Return(r) => self.close(index, signer, &r.allocation, "returned"),
             TxBody::Revocation(r) => self.close(index, signer, &r.allocation, "revoked"),
+            // Governance votes move no aid; their signatures and tally are checked with the
+            // signature check.
+            TxBody::Vote(_) => {}
         }
     }
 
@@ -978,6 +981,7 @@ fn signature_and_role(net: &Network, index: u64, bytes: &[u8]) -> Option<RuleVio
             Role::Ministry,
             TxBody::ProgramRegistered(_) | TxBody::Allocation(_) | TxBody::Revocation(_)
         ) | (Role::Bank, TxBody::Claim(_) | TxBody::Return(_))
+            | (_, TxBody::Vote(_))
     );
     (!allowed).then(|| {
         violation(

@@ -13,8 +13,10 @@ use bansos_verifier::tile::{self, TILE_WIDTH, TileKind, TileRef};
 
 use crate::log::{LogReader, LogWriter};
 use crate::store::{
-    LedgerStore, LogRead, ProgramState, StateDelta, StatsKey, StatsRow, TxLocation,
+    DecidedRecord, GovernanceState, LedgerStore, LogRead, ProgramState, StateDelta, StatsKey,
+    StatsRow, TxLocation,
 };
+use bansos_verifier::governance::Roster;
 
 /// RFC 6962 MTH by its recursive definition, for reference.
 pub fn naive_root(leaves: &[Hash]) -> Hash {
@@ -133,8 +135,35 @@ pub fn run<S: LedgerStore>(fresh: impl FnOnce() -> S, mut reopen: impl FnMut(S) 
             Hash::digest(&[round as u8, 2]),
         );
         delta.signed_checkpoint = Some(signed);
+        // Every third block a vote changes the governance state; the others leave it as it is.
+        let governance = (round % 3 == 0).then(|| {
+            let mut roster = Roster::genesis(Vec::new(), Vec::new(), 0, None);
+            roster.epoch = round as u64;
+            roster.start_size = entries.len() as u64;
+            GovernanceState::genesis(roster)
+        });
+        delta.governance = governance.clone();
+        if round % 4 == 1 {
+            delta.decided = Some(DecidedRecord {
+                epoch_checkpoint: Some((round as u64, vec![round as u8; 3])),
+                ..Default::default()
+            });
+        }
+        let governance_before = store.governance().unwrap();
         store.commit(&batch, &delta).unwrap();
         store = reopen(store);
+        assert_eq!(
+            store.governance().unwrap(),
+            governance.or(governance_before),
+            "round {round}: governance state"
+        );
+        for r in 0..=round {
+            assert_eq!(
+                store.epoch_checkpoint(r as u64).unwrap(),
+                (r % 4 == 1).then(|| vec![r as u8; 3]),
+                "round {round}: epoch checkpoint {r}"
+            );
+        }
         assert_eq!(
             store.signed_checkpoint().unwrap(),
             Some(signed),

@@ -11,6 +11,7 @@ use std::collections::{HashMap, VecDeque};
 
 use bansos_genesis::Network;
 use bansos_verifier::entry::{MemberId, SignedTx};
+use bansos_verifier::governance::Roster;
 use bansos_verifier::hash::Hash;
 
 use crate::rules::{Rejection, precheck};
@@ -38,6 +39,7 @@ pub enum Admission {
 /// Pending transactions, oldest first.
 pub struct Mempool {
     network: Network,
+    roster: Roster,
     txs_max: usize,
     bytes_max: usize,
     bytes: usize,
@@ -54,6 +56,7 @@ impl Mempool {
     /// [`Mempool::with_signer_limits`]).
     pub fn new(network: Network, txs_max: usize, bytes_max: usize) -> Mempool {
         Mempool {
+            roster: network.genesis_roster(),
             network,
             txs_max,
             bytes_max,
@@ -114,18 +117,64 @@ impl Mempool {
         if self.pending.contains_key(&hash) {
             return Admission::AlreadyPending(hash);
         }
-        if let Err(r) = precheck(&self.network, &tx) {
+        if let Err(r) = precheck(&self.network, &self.roster, &tx) {
             return Admission::Rejected(hash, r);
         }
-        self.submit_prechecked(tx, hash)
+        let epoch = self.roster.epoch;
+        self.submit_prechecked(tx, hash, epoch)
+    }
+
+    /// The same empty pool, checking against `roster` (the store's, at start).
+    pub fn with_roster(mut self, roster: Roster) -> Mempool {
+        self.roster = roster;
+        self
+    }
+
+    /// The members the stateless checks are run against.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// Sets the members in force (after a block that approved a change, or at start from the
+    /// store) and runs the stateless checks again on the pending transactions of every member
+    /// whose record changed (a rotated key, a removal): those now refused are dropped and
+    /// returned, so that every pending transaction passed [`precheck`] with the current roster.
+    pub fn set_roster(&mut self, roster: Roster) -> Vec<(Hash, Rejection)> {
+        let changed: Vec<MemberId> = roster
+            .members
+            .iter()
+            .filter(|m| self.roster.member(m.id) != Some(*m))
+            .map(|m| m.id)
+            .collect();
+        self.roster = roster;
+        if changed.is_empty() {
+            return Vec::new();
+        }
+        let refused: Vec<(Hash, Rejection)> = self
+            .pending
+            .iter()
+            .filter(|(_, (tx, _))| changed.contains(&tx.signer))
+            .filter_map(|(h, (tx, _))| {
+                precheck(&self.network, &self.roster, tx)
+                    .err()
+                    .map(|r| (*h, r))
+            })
+            .collect();
+        self.remove(refused.iter().map(|(h, _)| h));
+        refused
     }
 
     /// Admits a transaction whose stateless checks ([`precheck`]) the caller already ran with
-    /// this pool's network (outside the pool's lock: they verify a signature). `hash` is
-    /// `tx.hash()`.
-    pub fn submit_prechecked(&mut self, tx: SignedTx, hash: Hash) -> Admission {
+    /// this pool's network and the roster of `epoch` (outside the pool's lock: they verify a
+    /// signature). `hash` is `tx.hash()`. If the roster changed since, the checks run again.
+    pub fn submit_prechecked(&mut self, tx: SignedTx, hash: Hash, epoch: u64) -> Admission {
         if self.pending.contains_key(&hash) {
             return Admission::AlreadyPending(hash);
+        }
+        if epoch != self.roster.epoch
+            && let Err(r) = precheck(&self.network, &self.roster, &tx)
+        {
+            return Admission::Rejected(hash, r);
         }
         let size = tx.encode().len();
         if self.pending.len() >= self.txs_max || self.bytes + size > self.bytes_max {

@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 use bansos_genesis::{Network, Role};
 use bansos_verifier::commitment::claim_lock;
 use bansos_verifier::entry::{AllocationId, ProgramCode, Rupiah, SignedTx, TxBody};
+use bansos_verifier::governance::{Change, RULES_VERSION, Roster, Vote};
 use bansos_verifier::hash::{Hash, LeafIndex};
 
 use crate::store::{
-    AllocationState, AllocationStatus, ProgramState, StateDelta, StateRead, StatsKey, StatsRow,
-    TxLocation, dedup_key,
+    AllocationState, AllocationStatus, ApprovedChange, GovernanceState, PendingChange,
+    ProgramState, StateDelta, StateRead, StatsKey, StatsRow, TxLocation, dedup_key,
 };
 
 /// Most transactions one block may carry.
@@ -161,6 +162,39 @@ pub enum Rejection {
     /// Nothing left to return or revoke.
     #[error("allocation {0} is fully paid: nothing is left to return or revoke")]
     FullyPaid(String),
+    /// The signer was removed from the network.
+    #[error("member {0} was removed from the network and may no longer sign")]
+    FormerMember(u16),
+    /// Only validators vote on changes.
+    #[error("member {0} is not a validator and may not vote on changes")]
+    NotAVoter(u16),
+    /// A vote names another epoch than the current one.
+    #[error(
+        "the vote is for epoch {voted}, but the network is in epoch {current}: vote again for the current epoch"
+    )]
+    WrongEpoch {
+        /// The epoch voted.
+        voted: u64,
+        /// The current epoch.
+        current: u64,
+    },
+    /// The signer already voted for this change.
+    #[error("member {0} already voted for this change")]
+    DuplicateVote(u16),
+    /// The change may not apply to the current members.
+    #[error("the change may not apply: {0}")]
+    BadChange(String),
+    /// A change was approved earlier in this block.
+    #[error("a change was approved earlier in this block: vote again for the next epoch")]
+    ChangeApprovedInBlock,
+    /// An upgrade must leave the network time to install it.
+    #[error("the upgrade height {height} must be at least {min} (two blocks after this one)")]
+    UpgradeTooSoon {
+        /// Height asked.
+        height: u64,
+        /// Earliest allowed.
+        min: u64,
+    },
 }
 
 /// A transaction that the block commits.
@@ -202,6 +236,16 @@ pub enum BlockError<E: std::error::Error + 'static> {
     /// Too many transactions.
     #[error("a block carries at most {BLOCK_TXS_MAX} transactions")]
     TooManyTxs,
+    /// The network moved to rules this software does not implement.
+    #[error(
+        "the network switched to ledger rules version {version} at height {height}; this software implements version {RULES_VERSION}: install the new release to go on (stopping here instead of forking)"
+    )]
+    UpgradeRequired {
+        /// The first height of the new rules.
+        height: u64,
+        /// Their version.
+        version: u16,
+    },
 }
 
 /// The state seen by a transaction: this block's changes over the stored state and genesis.
@@ -211,6 +255,8 @@ struct View<'a, S: StateRead> {
     store: &'a S,
     delta: StateDelta,
     in_block: BTreeMap<Hash, ()>,
+    /// The governance state at the start of the block (its roster signs the whole block).
+    governance: GovernanceState,
 }
 
 impl<S: StateRead> View<'_, S> {
@@ -243,6 +289,17 @@ impl<S: StateRead> View<'_, S> {
     fn dedup_used(&self, key: &Hash) -> Result<bool, S::Error> {
         Ok(self.delta.dedup.contains(key) || self.store.dedup_used(key)?)
     }
+    /// The governance state as this block has changed it so far.
+    fn governance(&self) -> &GovernanceState {
+        self.delta.governance.as_ref().unwrap_or(&self.governance)
+    }
+}
+
+/// The governance state of a store: the stored one, or the genesis roster before any vote.
+pub fn governance<S: StateRead>(network: &Network, state: &S) -> Result<GovernanceState, S::Error> {
+    Ok(state
+        .governance()?
+        .unwrap_or_else(|| GovernanceState::genesis(network.genesis_roster())))
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -260,6 +317,7 @@ fn role_allows(role: Role, body: &TxBody) -> bool {
             Role::Ministry,
             TxBody::ProgramRegistered(_) | TxBody::Allocation(_) | TxBody::Revocation(_)
         ) | (Role::Bank, TxBody::Claim(_) | TxBody::Return(_))
+            | (_, TxBody::Vote(_))
     )
 }
 
@@ -275,6 +333,7 @@ pub fn block_order(block: &Block) -> Vec<(&SignedTx, Hash)> {
         TxBody::Allocation(_) => 1,
         TxBody::Claim(_) => 2,
         TxBody::Return(_) | TxBody::Revocation(_) => 3,
+        TxBody::Vote(_) => 4,
     };
     let mut keyed: Vec<(u8, Hash, &SignedTx, Hash)> = block
         .txs
@@ -333,7 +392,15 @@ pub fn apply_block_prechecked<S: StateRead>(
             got: block.height,
         });
     }
+    let governance = governance(network, state).map_err(BlockError::Storage)?;
+    if let Some((height, version)) = governance.roster.upgrade
+        && block.height >= height
+        && version > RULES_VERSION
+    {
+        return Err(BlockError::UpgradeRequired { height, version });
+    }
     let mut view = View {
+        governance,
         network,
         prechecked,
         store: state,
@@ -370,23 +437,36 @@ pub fn apply_block_prechecked<S: StateRead>(
         }
     }
     outcome.delta = view.delta;
+    if let Some(g) = &mut outcome.delta.governance
+        && let Some(last) = g.approved.last_mut()
+        && last.height == block.height
+    {
+        last.start_size = first_leaf.0 + outcome.accepted.len() as u64;
+    }
     Ok(outcome)
 }
 
 type Effect = Box<dyn FnOnce(&mut StateDelta)>;
 
-/// The checks that need no state: a genesis member signed this transaction for this network, its
-/// role may submit this kind, and its fields are valid. A validator runs them before admitting a
-/// transaction to its mempool; [`apply_block`] runs them again (a proposer may be faulty).
-pub fn precheck(network: &Network, tx: &SignedTx) -> Result<(), Rejection> {
-    let Some(member) = network.member(tx.signer) else {
+/// The checks that need no state but the members in force: a member of `roster` signed this
+/// transaction for this network with its current key, its role may submit this kind (only
+/// validators vote), and its fields are valid. A validator runs them before admitting a
+/// transaction to its mempool, and again when the roster changes; [`apply_block`] runs them
+/// again (a proposer may be faulty).
+pub fn precheck(network: &Network, roster: &Roster, tx: &SignedTx) -> Result<(), Rejection> {
+    let Some(member) = roster.member(tx.signer) else {
         return Err(Rejection::UnknownSigner(tx.signer.0));
     };
-    let key = network.key(tx.signer).expect("members have keys");
+    if !member.active {
+        return Err(Rejection::FormerMember(tx.signer.0));
+    }
     if let Err(e) = tx.body.validate() {
         return Err(Rejection::Malformed(e.to_string()));
     }
-    if !tx.verify(&network.id, key) {
+    if !member
+        .verifying_key()
+        .is_some_and(|key| tx.verify(&network.id, &key))
+    {
         return Err(Rejection::BadSignature);
     }
     if !role_allows(member.role, &tx.body) {
@@ -394,6 +474,9 @@ pub fn precheck(network: &Network, tx: &SignedTx) -> Result<(), Rejection> {
             role: role_name(member.role),
             kind: tx.body.kind_name(),
         });
+    }
+    if matches!(tx.body, TxBody::Vote(_)) && !member.is_validator() {
+        return Err(Rejection::NotAVoter(tx.signer.0));
     }
     Ok(())
 }
@@ -413,7 +496,7 @@ fn check<S: StateRead>(
         return Ok(Err(R::Duplicate(loc)));
     }
     if !(view.prechecked)(hash)
-        && let Err(r) = precheck(view.network, tx)
+        && let Err(r) = precheck(view.network, &view.governance.roster, tx)
     {
         return Ok(Err(r));
     }
@@ -463,9 +546,10 @@ fn check<S: StateRead>(
                 }));
             }
             if !view
-                .network
+                .governance
+                .roster
                 .member(a.payer)
-                .is_some_and(|m| m.role == Role::Bank)
+                .is_some_and(|m| m.active && m.role == Role::Bank)
             {
                 return Ok(Err(R::BadPayer(a.payer.0)));
             }
@@ -571,7 +655,77 @@ fn check<S: StateRead>(
         TxBody::Revocation(r) => {
             close(view, &r.allocation, signer, leaf, AllocationStatus::Revoked)?
         }
+        TxBody::Vote(v) => vote(view, tx, v, block, leaf),
     })
+}
+
+/// A validator's vote: counted for its change in the current epoch; the vote that brings the
+/// change's votes above two thirds of the voting power approves it, and the new roster applies
+/// from the next height (docs/FORMAT.md, "Governance").
+fn vote<S: StateRead>(
+    view: &View<'_, S>,
+    tx: &SignedTx,
+    v: &Vote,
+    block: &Block,
+    leaf: LeafIndex,
+) -> Result<Effect, Rejection> {
+    use Rejection as R;
+    let g = view.governance();
+    if g.roster.epoch != view.governance.roster.epoch {
+        return Err(R::ChangeApprovedInBlock);
+    }
+    let roster = &view.governance.roster;
+    if v.epoch != roster.epoch {
+        return Err(R::WrongEpoch {
+            voted: v.epoch,
+            current: roster.epoch,
+        });
+    }
+    if let Change::ScheduleUpgrade { height, .. } = v.change
+        && height < block.height + 2
+    {
+        return Err(R::UpgradeTooSoon {
+            height,
+            min: block.height + 2,
+        });
+    }
+    let next = roster
+        .apply(&view.network.id, &v.change)
+        .map_err(|e| R::BadChange(e.to_string()))?;
+    let hash = v.change.hash();
+    let mut pending = g.pending.get(&hash).cloned().unwrap_or(PendingChange {
+        change: v.change.clone(),
+        voters: Vec::new(),
+        votes: Vec::new(),
+    });
+    if pending.voters.iter().any(|(m, _)| *m == tx.signer) {
+        return Err(R::DuplicateVote(tx.signer.0));
+    }
+    pending.voters.push((tx.signer, leaf));
+    pending
+        .votes
+        .push(data_encoding::HEXLOWER.encode(&tx.encode()));
+    let power: u64 = pending
+        .voters
+        .iter()
+        .filter_map(|(m, _)| roster.member(*m))
+        .map(|m| m.power)
+        .sum();
+    let mut g = g.clone();
+    if roster.is_quorum(power) {
+        g.pending.clear();
+        g.approved.push(ApprovedChange {
+            epoch: next.epoch,
+            change: pending.change,
+            votes: pending.votes,
+            height: block.height,
+            start_size: 0, // the log size after this block, set when the block is done
+        });
+        g.roster = next;
+    } else {
+        g.pending.insert(hash, pending);
+    }
+    Ok(Box::new(move |d: &mut StateDelta| d.governance = Some(g)))
 }
 
 /// A return (by the payer) or a revocation (by the issuing ministry): closes an open allocation

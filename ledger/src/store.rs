@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bansos_verifier::entry::{
     Allocation, AllocationId, AmountRule, MemberId, PeriodKind, ProgramCode, Rupiah,
 };
+use bansos_verifier::governance::{Change, Roster};
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,10 @@ pub trait StateRead: Storage {
     fn signed_checkpoint(&self) -> Result<Option<(TreeSize, Hash)>, Self::Error>;
     /// Public totals, every row (bounded by programs × periods × kabupaten/kota × payers).
     fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, Self::Error>;
+    /// The governance state; `None` until the first vote (the genesis roster applies).
+    fn governance(&self) -> Result<Option<GovernanceState>, Self::Error>;
+    /// The first quorum checkpoint an epoch signed (the key history's proof of where it starts).
+    fn epoch_checkpoint(&self, epoch: u64) -> Result<Option<Vec<u8>>, Self::Error>;
 }
 
 /// A storage backend for one validator's ledger.
@@ -166,8 +171,58 @@ pub struct StateDelta {
     pub signed_checkpoint: Option<(TreeSize, Hash)>,
     /// Increments of the public totals made by this block.
     pub stats: BTreeMap<StatsKey, StatsRow>,
+    /// The governance state after this block, when a vote changed it.
+    pub governance: Option<GovernanceState>,
     /// What the node commits with the block, opaque to the rules.
     pub decided: Option<DecidedRecord>,
+}
+
+/// Votes and the rosters they made: the members, witnesses and changes in force.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceState {
+    /// The roster of the next block (after the last approved change).
+    pub roster: Roster,
+    /// Changes voted in this epoch and not yet approved, by change hash.
+    pub pending: BTreeMap<Hash, PendingChange>,
+    /// Every approved change, epoch 1 first.
+    pub approved: Vec<ApprovedChange>,
+}
+
+impl GovernanceState {
+    /// The state before any vote.
+    pub fn genesis(roster: Roster) -> GovernanceState {
+        GovernanceState {
+            roster,
+            pending: BTreeMap::new(),
+            approved: Vec::new(),
+        }
+    }
+}
+
+/// A change with its votes so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingChange {
+    /// The change.
+    pub change: Change,
+    /// Who voted, with the leaf of the vote.
+    pub voters: Vec<(MemberId, LeafIndex)>,
+    /// The votes, signed transactions' canonical bytes in hex (they go into the key history).
+    pub votes: Vec<String>,
+}
+
+/// A change the validators approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovedChange {
+    /// The epoch it started.
+    pub epoch: u64,
+    /// The change.
+    pub change: Change,
+    /// The votes that approved it (hex of signed transactions).
+    pub votes: Vec<String>,
+    /// The block that approved it; the new roster applies from the next height.
+    pub height: u64,
+    /// The log size after that block: the first checkpoint size of the new epoch.
+    pub start_size: u64,
 }
 
 /// The consensus records a validator commits in the same transaction as a block's entries and
@@ -180,6 +235,8 @@ pub struct DecidedRecord {
     pub certificate: Vec<u8>,
     /// A checkpoint note with a quorum of validator signatures, to publish from now on.
     pub published_checkpoint: Option<Vec<u8>>,
+    /// The same note when it is the first an epoch signed: (epoch, note).
+    pub epoch_checkpoint: Option<(u64, Vec<u8>)>,
 }
 
 /// What public totals are grouped by: program, period, kabupaten/kota, payer and, for claims,
@@ -290,6 +347,12 @@ impl<T: StateRead + ?Sized> StateRead for &T {
     fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, Self::Error> {
         (**self).stats()
     }
+    fn governance(&self) -> Result<Option<GovernanceState>, Self::Error> {
+        (**self).governance()
+    }
+    fn epoch_checkpoint(&self, epoch: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+        (**self).epoch_checkpoint(epoch)
+    }
 }
 
 /// Everything in memory: for tests, tools and the conformance suite's reference.
@@ -305,6 +368,8 @@ pub struct MemoryStore {
     txs: BTreeMap<Hash, TxLocation>,
     signed_checkpoint: Option<(TreeSize, Hash)>,
     stats: BTreeMap<StatsKey, StatsRow>,
+    governance: Option<GovernanceState>,
+    epoch_checkpoints: BTreeMap<u64, Vec<u8>>,
     decided: BTreeMap<u64, DecidedRecord>,
     undecided: BTreeMap<(u64, [u8; 32]), Vec<u8>>,
     own: BTreeMap<(u64, u32), [u8; 32]>,
@@ -355,6 +420,12 @@ impl StateRead for MemoryStore {
     fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, Self::Error> {
         Ok(self.stats.iter().map(|(k, v)| (k.clone(), *v)).collect())
     }
+    fn governance(&self) -> Result<Option<GovernanceState>, Self::Error> {
+        Ok(self.governance.clone())
+    }
+    fn epoch_checkpoint(&self, epoch: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.epoch_checkpoints.get(&epoch).cloned())
+    }
 }
 
 impl LedgerStore for MemoryStore {
@@ -385,7 +456,13 @@ impl LedgerStore for MemoryStore {
         for (k, v) in &state.stats {
             self.stats.entry(k.clone()).or_default().add(v);
         }
+        if let Some(g) = &state.governance {
+            self.governance = Some(g.clone());
+        }
         if let Some(d) = &state.decided {
+            if let Some((epoch, note)) = &d.epoch_checkpoint {
+                self.epoch_checkpoints.insert(*epoch, note.clone());
+            }
             self.decided.insert(state.height, d.clone());
         }
         Ok(())

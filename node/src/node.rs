@@ -2,6 +2,8 @@
 //! consensus engine, the application loop, the forwarding workers and the HTTP API, and stops
 //! them on SIGINT or SIGTERM.
 
+use bansos_verifier::entry::MemberId;
+use bansos_verifier::governance::{Roster, RosterMember};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -54,6 +56,15 @@ pub struct NodeConfig {
     /// The other validators' HTTP APIs: transactions admitted here are forwarded to them.
     #[serde(default)]
     pub peer_http: Vec<String>,
+    /// This member's id, for a validator that joined by governance (its key is in no genesis):
+    /// `bansos-client governance status` shows it once the vote is approved. Not needed
+    /// otherwise: the key says who it is.
+    #[serde(default)]
+    pub member_id: Option<u16>,
+    /// More peer-to-peer addresses to dial besides the validators the store knows (a joining
+    /// validator's store knows only the genesis ones until it has synced).
+    #[serde(default)]
+    pub p2p_peers: Vec<String>,
     /// Most transactions in a block.
     #[serde(default)]
     pub block_max_txs: Option<usize>,
@@ -124,35 +135,15 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let key = SignerKey::parse(key_text.trim())
         .map_err(|e| anyhow::anyhow!("{} is not a member key file: {e}", config.key.display()))?;
     let public = key.signing_key().verifying_key();
-    let Some(member) = network
-        .genesis
-        .members
-        .iter()
-        .find(|m| network.key(m.id) == Some(&public))
-        .cloned()
-    else {
-        bail!(
-            "the key in {} is not the key of any member of this network's genesis",
-            config.key.display()
-        );
-    };
-    if member.voting_power == 0 {
-        bail!(
-            "member {} has no voting power in genesis: it is not a validator",
-            member.name
-        );
-    }
-    if key.name() != member.name {
-        bail!(
-            "the key file names {:?} but genesis gives this key to {:?}",
-            key.name(),
-            member.name
-        );
-    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = RedbStore::open(&config.data_dir.join("ledger.redb"))
         .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let roster = bansos_ledger::rules::governance(&network, &store)
+        .context("reading the governance state")?
+        .roster;
+    let member = whoami(&roster, &public.to_bytes(), key.name(), config.member_id)
+        .with_context(|| format!("the key in {}", config.key.display()))?;
     let signing_record = config
         .signing_record
         .clone()
@@ -207,10 +198,12 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         name: member.name.clone(),
         network: network.clone(),
         mempool: Mutex::new(
-            Mempool::new(network.clone(), mempool_txs, MEMPOOL_BYTES_MAX).with_signer_limits(
-                mempool_txs / SIGNER_SHARE_DIVISOR,
-                MEMPOOL_BYTES_MAX / SIGNER_SHARE_DIVISOR,
-            ),
+            Mempool::new(network.clone(), mempool_txs, MEMPOOL_BYTES_MAX)
+                .with_roster(roster.clone())
+                .with_signer_limits(
+                    mempool_txs / SIGNER_SHARE_DIVISOR,
+                    MEMPOOL_BYTES_MAX / SIGNER_SHARE_DIVISOR,
+                ),
         ),
         rejected: Mutex::new(Rejected::default()),
         counters: Counters::default(),
@@ -245,17 +238,23 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         .unwrap_or_else(|| member.p2p_address.clone())
         .parse()
         .context("the peer-to-peer listen address is not a multiaddr")?;
-    let peers = network
-        .genesis
-        .members
-        .iter()
-        .filter(|m| m.voting_power > 0 && m.id != member.id)
+    let mut peers = roster
+        .validators()
+        .filter(|m| m.id != member.id)
         .map(|m| {
             m.p2p_address
                 .parse::<Multiaddr>()
                 .with_context(|| format!("member {}'s p2p address", m.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for extra in &config.p2p_peers {
+        let a: Multiaddr = extra
+            .parse()
+            .with_context(|| format!("p2p_peers: {extra} is not a multiaddr"))?;
+        if !peers.contains(&a) && a != listen {
+            peers.push(a);
+        }
+    }
     let crate::consensus::Started {
         channels,
         engine,
@@ -416,4 +415,68 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
+}
+
+/// Who this validator is: the member of the current roster holding `public`, or, for a validator
+/// joining by governance whose change is not yet in this store, the id in `node.toml`.
+pub fn whoami(
+    roster: &Roster,
+    public: &[u8; 32],
+    key_name: &str,
+    member_id: Option<u16>,
+) -> anyhow::Result<RosterMember> {
+    let found = roster
+        .members
+        .iter()
+        .find(|m| m.key.as_ref() == Some(public))
+        .cloned();
+    let member = match (found, member_id) {
+        (Some(m), Some(id)) if m.id.0 != id => bail!(
+            "belongs to member {} ({}), but node.toml says member_id = {id}",
+            m.id.0,
+            m.name
+        ),
+        (Some(m), _) => m,
+        (None, Some(id)) => match roster.member(MemberId(id)) {
+            Some(m) => bail!(
+                "is not the key of member {id} ({}) in the members this store knows: a rotated \
+                 key is used once its rotation is approved, and an old key no more",
+                m.name
+            ),
+            None => {
+                tracing::warn!(
+                    member_id = id,
+                    "this key is not yet a member of the network this store knows: syncing \
+                     until the governance change that admits it"
+                );
+                RosterMember {
+                    id: MemberId(id),
+                    name: key_name.to_owned(),
+                    display_name: key_name.to_owned(),
+                    role: bansos_verifier::governance::Role::Auditor,
+                    key: Some(*public),
+                    p2p_address: String::new(),
+                    power: 0,
+                    active: true,
+                }
+            }
+        },
+        (None, None) => bail!(
+            "is not the key of any member of this network (genesis and the governance changes \
+             this store holds); a validator joining by governance sets member_id in node.toml"
+        ),
+    };
+    if !member.active {
+        bail!(
+            "member {} was removed from the network by governance: it validates no more",
+            member.name
+        );
+    }
+    if key_name != member.name {
+        bail!(
+            "the key file names {key_name:?} but the network gives this key to {:?}",
+            member.name
+        );
+    }
+    Ok(member)
 }

@@ -102,13 +102,13 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, source: Source) -> 
     let forward = source != Source::Peer;
     // A full pool, or a signer holding its whole share of it, is refused before any signature
     // is checked: back-pressure must cost little.
-    let (full, signer_full) = {
+    let (full, signer_full, roster) = {
         let pool = live.mempool.lock().expect("mempool lock");
         let mut signers: Vec<_> = txs.iter().map(|t| t.signer).collect();
         signers.sort_unstable();
         signers.dedup();
         signers.retain(|m| pool.is_signer_full(*m));
-        (pool.is_full(), signers)
+        (pool.is_full(), signers, pool.roster().clone())
     };
     let mut checked = Vec::with_capacity(txs.len());
     {
@@ -140,7 +140,7 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, source: Source) -> 
     let mut bad_signatures = 0;
     for (hash, c) in &mut checked {
         let Ok(tx) = c else { continue };
-        match precheck(&live.network, tx) {
+        match precheck(&live.network, &roster, tx) {
             Err(r) => {
                 Counters::add(&live.counters.rejected_at_admission, 1);
                 if matches!(r, Rejection::BadSignature | Rejection::UnknownSigner(_)) {
@@ -177,7 +177,7 @@ pub fn admit(s: &ReadState, live: &Live, txs: Vec<SignedTx>, source: Source) -> 
                 Err(done) => out.push(done),
                 Ok(tx) => {
                     let bytes = if forward { Some(tx.encode()) } else { None };
-                    let admission = pool.submit_prechecked(tx, hash);
+                    let admission = pool.submit_prechecked(tx, hash, roster.epoch);
                     let new = matches!(admission, Admission::Added(_));
                     if let (Some(bytes), Admission::Added(_) | Admission::AlreadyPending(_)) =
                         (bytes, &admission)

@@ -13,8 +13,8 @@ use std::path::Path;
 
 use bansos_ledger::log::LogBatch;
 use bansos_ledger::store::{
-    AllocationState, ConsensusStore, LedgerStore, LogRead, ProgramState, StateDelta, StateRead,
-    StatsKey, StatsRow, Storage, TxLocation,
+    AllocationState, ConsensusStore, GovernanceState, LedgerStore, LogRead, ProgramState,
+    StateDelta, StateRead, StatsKey, StatsRow, Storage, TxLocation,
 };
 use bansos_verifier::entry::{AllocationId, ProgramCode};
 use bansos_verifier::hash::{Hash, LeafIndex, TreeSize};
@@ -43,6 +43,11 @@ const PUBLISHED_KEY: &str = "checkpoint";
 const UNDECIDED: TableDefinition<(u64, [u8; 32]), &[u8]> = TableDefinition::new("undecided");
 /// This validator's own proposal per (height, round): it must propose the same after a crash.
 const OWN: TableDefinition<(u64, u32), [u8; 32]> = TableDefinition::new("own_proposals");
+/// The governance state (JSON) under [`GOVERNANCE_KEY`]; absent until the first vote.
+const GOVERNANCE: TableDefinition<&str, &[u8]> = TableDefinition::new("governance");
+const GOVERNANCE_KEY: &str = "state";
+/// The first quorum checkpoint of each epoch, by epoch.
+const EPOCH_CHECKPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("epoch_checkpoints");
 
 const LOG_SIZE: &str = "log_size";
 const HEIGHT: &str = "height";
@@ -132,6 +137,8 @@ impl RedbStore {
             tx.open_table(PUBLISHED).map_err(redb_err)?;
             tx.open_table(UNDECIDED).map_err(redb_err)?;
             tx.open_table(OWN).map_err(redb_err)?;
+            tx.open_table(GOVERNANCE).map_err(redb_err)?;
+            tx.open_table(EPOCH_CHECKPOINTS).map_err(redb_err)?;
         }
         tx.commit().map_err(redb_err)?;
         Ok(RedbStore {
@@ -333,6 +340,17 @@ impl StateRead for Snapshot {
             (TreeSize(size), Hash(root))
         }))
     }
+    fn governance(&self) -> Result<Option<GovernanceState>, StoreError> {
+        let t = self.tx.open_table(GOVERNANCE).map_err(redb_err)?;
+        t.get(GOVERNANCE_KEY)
+            .map_err(redb_err)?
+            .map(|v| decode("governance", v.value()))
+            .transpose()
+    }
+    fn epoch_checkpoint(&self, epoch: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let t = self.tx.open_table(EPOCH_CHECKPOINTS).map_err(redb_err)?;
+        Ok(t.get(epoch).map_err(redb_err)?.map(|v| v.value().to_vec()))
+    }
 }
 
 impl Storage for RedbStore {
@@ -372,6 +390,12 @@ impl StateRead for RedbStore {
     }
     fn stats(&self) -> Result<Vec<(StatsKey, StatsRow)>, StoreError> {
         self.snapshot()?.stats()
+    }
+    fn governance(&self) -> Result<Option<GovernanceState>, StoreError> {
+        self.snapshot()?.governance()
+    }
+    fn epoch_checkpoint(&self, epoch: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.snapshot()?.epoch_checkpoint(epoch)
     }
 }
 
@@ -466,6 +490,18 @@ impl LedgerStore for RedbStore {
                         .insert(PUBLISHED_KEY, note.as_slice())
                         .map_err(redb_err)?;
                 }
+                if let Some((epoch, note)) = &d.epoch_checkpoint {
+                    tx.open_table(EPOCH_CHECKPOINTS)
+                        .map_err(redb_err)?
+                        .insert(*epoch, note.as_slice())
+                        .map_err(redb_err)?;
+                }
+            }
+            if let Some(g) = &state.governance {
+                tx.open_table(GOVERNANCE)
+                    .map_err(redb_err)?
+                    .insert(GOVERNANCE_KEY, encode(g).as_slice())
+                    .map_err(redb_err)?;
             }
             if let Some((size, root)) = state.signed_checkpoint {
                 let mut signed = tx.open_table(SIGNED).map_err(redb_err)?;

@@ -28,7 +28,7 @@ use crate::checkpoint::{Checkpoint, CheckpointError, VerifiedCheckpoint};
 use crate::codec::{Reader, Writer};
 use crate::entry::{DecodeError, MemberId, NetworkId, SignedTx, TxBody};
 use crate::hash::Hash;
-use crate::note::{KeyKind, Note, NoteError, Policy, VerifierKey, Verified, is_key_name_valid};
+use crate::note::{KeyKind, Note, NoteError, Policy, Verified, VerifierKey, is_key_name_valid};
 
 /// Most members a network may have (bounds every per-member table).
 pub const MEMBERS_MAX: usize = 64;
@@ -326,7 +326,10 @@ impl Change {
             1 => {
                 let name = r.str8("name", MEMBER_NAME_MAX)?;
                 if !is_member_name_valid(name) {
-                    return Err(invalid("name", "1-32 of A-Z a-z 0-9 . _ -, alphanumeric first"));
+                    return Err(invalid(
+                        "name",
+                        "1-32 of A-Z a-z 0-9 . _ -, alphanumeric first",
+                    ));
                 }
                 let name = name.to_owned();
                 let display_name = text(r, "display_name")?;
@@ -411,7 +414,12 @@ impl Change {
                 height: r.u64("height")?,
                 rules_version: r.u16("rules_version")?,
             },
-            tag => return Err(DecodeError::UnknownTag { field: "change", tag }),
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    field: "change",
+                    tag,
+                });
+            }
         })
     }
 
@@ -905,7 +913,9 @@ pub enum HistoryError {
         previous: u64,
     },
     /// A vote by someone who was not a validator of the epoch before.
-    #[error("epoch {epoch}: vote {index} is signed by member {signer}, not a validator of the epoch before")]
+    #[error(
+        "epoch {epoch}: vote {index} is signed by member {signer}, not a validator of the epoch before"
+    )]
     NotAVoter {
         /// The epoch.
         epoch: u64,
@@ -961,7 +971,9 @@ pub enum HistoryError {
         why: CheckpointError,
     },
     /// The epoch would start before the previous one.
-    #[error("epoch {epoch}: starts at log size {size}, not after epoch {previous}'s start {previous_size}")]
+    #[error(
+        "epoch {epoch}: starts at log size {size}, not after epoch {previous}'s start {previous_size}"
+    )]
     NotIncreasing {
         /// The epoch.
         epoch: u64,
@@ -1050,8 +1062,8 @@ impl KeyHistory {
         if bytes.len() > KEY_HISTORY_BYTES_MAX {
             return Err(HistoryError::Malformed("larger than 4 MiB".into()));
         }
-        let file: KeyHistoryFile = serde_json::from_slice(bytes)
-            .map_err(|e| HistoryError::Malformed(e.to_string()))?;
+        let file: KeyHistoryFile =
+            serde_json::from_slice(bytes).map_err(|e| HistoryError::Malformed(e.to_string()))?;
         if file.format != KEY_HISTORY_FORMAT {
             return Err(HistoryError::Malformed(format!(
                 "format {:?}, expected {KEY_HISTORY_FORMAT:?}",
@@ -1120,13 +1132,14 @@ fn check_link(
             expected: epoch,
         });
     }
-    let change = Change::from_bytes(&hex_bytes(epoch, "the change", &link.change)?).map_err(
-        |e| HistoryError::Undecodable {
-            epoch,
-            what: "the change",
-            why: e.to_string(),
-        },
-    )?;
+    let change =
+        Change::from_bytes(&hex_bytes(epoch, "the change", &link.change)?).map_err(|e| {
+            HistoryError::Undecodable {
+                epoch,
+                what: "the change",
+                why: e.to_string(),
+            }
+        })?;
     let mut voters = BTreeSet::new();
     let mut power = 0u64;
     for (i, vote) in link.votes.iter().enumerate() {
@@ -1383,8 +1396,16 @@ mod tests {
             assert_eq!(Change::from_bytes(&b).unwrap(), c);
             assert!(Change::from_bytes(&[&b[..], &[0]].concat()).is_err());
             assert!(Change::from_bytes(&b[..b.len() - 1]).is_err());
-            let tx = SignedTx::sign(&NET, MemberId(0), TxBody::Vote(Vote { epoch: 3, change: c }), &key(0))
-                .unwrap();
+            let tx = SignedTx::sign(
+                &NET,
+                MemberId(0),
+                TxBody::Vote(Vote {
+                    epoch: 3,
+                    change: c,
+                }),
+                &key(0),
+            )
+            .unwrap();
             assert_eq!(SignedTx::decode(&tx.encode()).unwrap(), tx);
         }
         assert!(Change::from_bytes(&[9]).is_err());
@@ -1404,15 +1425,21 @@ mod tests {
         assert_eq!((five.epoch, five.validators().count()), (1, 5));
         assert_eq!(five.member(MemberId(4)).unwrap().name, "v4");
         let remove = |r: &Roster, id: u16| {
-            r.apply(&NET, &Change::RemoveMember {
-                member: MemberId(id),
-            })
+            r.apply(
+                &NET,
+                &Change::RemoveMember {
+                    member: MemberId(id),
+                },
+            )
         };
         assert_eq!(remove(&g, 1), Err(ChangeError::TooFewValidators(3)));
         let four = remove(&five, 1).unwrap();
         assert!(!four.member(MemberId(1)).unwrap().is_validator());
         assert_eq!(remove(&four, 1), Err(ChangeError::UnknownMember(1)));
-        assert_eq!(g.apply(&NET, &add(0)), Err(ChangeError::NameTaken("v0".into())));
+        assert_eq!(
+            g.apply(&NET, &add(0)),
+            Err(ChangeError::NameTaken("v0".into()))
+        );
         let mut same_key = add(5);
         if let Change::AddMember(m) = &mut same_key {
             m.public_key = key(2).verifying_key().to_bytes();
@@ -1423,8 +1450,15 @@ mod tests {
             member: MemberId(0),
             power: 2,
         };
-        assert!(matches!(g.apply(&NET, &heavy), Err(ChangeError::BlockingShare { .. })));
-        let six = five.apply(&NET, &add(5)).unwrap().apply(&NET, &add(6)).unwrap();
+        assert!(matches!(
+            g.apply(&NET, &heavy),
+            Err(ChangeError::BlockingShare { .. })
+        ));
+        let six = five
+            .apply(&NET, &add(5))
+            .unwrap()
+            .apply(&NET, &add(6))
+            .unwrap();
         assert_eq!(six.apply(&NET, &heavy).unwrap().total_power(), 8);
         assert_eq!(
             g.apply(&NET, &Change::SetWitnessQuorum { quorum: 1 }),
@@ -1440,7 +1474,10 @@ mod tests {
         let g = genesis(4);
         let good = KeyRotation::sign(&NET, MemberId(1), &key(9), Some(&key(1)));
         let r = g.apply(&NET, &Change::RotateKey(good.clone())).unwrap();
-        assert_eq!(r.member(MemberId(1)).unwrap().key, Some(key(9).verifying_key().to_bytes()));
+        assert_eq!(
+            r.member(MemberId(1)).unwrap().key,
+            Some(key(9).verifying_key().to_bytes())
+        );
         let lost = KeyRotation::sign(&NET, MemberId(1), &key(9), None);
         assert!(g.apply(&NET, &Change::RotateKey(lost)).is_ok());
         let wrong_old = KeyRotation::sign(&NET, MemberId(1), &key(9), Some(&key(2)));
@@ -1460,20 +1497,29 @@ mod tests {
             Err(ChangeError::BadNewKeySignature)
         );
         let taken = KeyRotation::sign(&NET, MemberId(1), &key(2), None);
-        assert_eq!(g.apply(&NET, &Change::RotateKey(taken)), Err(ChangeError::KeyTaken(2)));
+        assert_eq!(
+            g.apply(&NET, &Change::RotateKey(taken)),
+            Err(ChangeError::KeyTaken(2))
+        );
     }
 
     #[test]
     fn a_history_is_followed_link_by_link() {
         let mut h = KeyHistory::new(genesis(4));
-        let rotate = Change::RotateKey(KeyRotation::sign(&NET, MemberId(3), &key(13), Some(&key(3))));
+        let rotate = Change::RotateKey(KeyRotation::sign(
+            &NET,
+            MemberId(3),
+            &key(13),
+            Some(&key(3)),
+        ));
         let l1 = link(1, &add(4), &[0, 1, 2], 10, &[0, 1, 2, 4]);
         // Epoch 2 is signed by v3's new key (named v3, key 13).
         let mut l2 = link(2, &rotate, &[1, 2, 3, 4], 20, &[]);
         let mut signers = named(&[0, 1, 2]);
         signers.push(("v3".into(), key(13)));
         l2.checkpoint = checkpoint(20, &signers);
-        h.follow(&NET, ORIGIN, &file(vec![l1.clone(), l2.clone()])).unwrap();
+        h.follow(&NET, ORIGIN, &file(vec![l1.clone(), l2.clone()]))
+            .unwrap();
         assert_eq!(h.current().epoch, 2);
         assert_eq!(h.roster_for(9).epoch, 0);
         assert_eq!(h.roster_for(10).epoch, 1);
@@ -1487,8 +1533,12 @@ mod tests {
             Err(CheckpointError::Note(NoteError::TooFewSignatures { .. }))
         ));
         // Before the changes the genesis keys still sign: an old receipt's checkpoint verifies.
-        h.verify_checkpoint(checkpoint(5, &named(&[0, 1, 3])).as_bytes(), Some(ORIGIN), true)
-            .unwrap();
+        h.verify_checkpoint(
+            checkpoint(5, &named(&[0, 1, 3])).as_bytes(),
+            Some(ORIGIN),
+            true,
+        )
+        .unwrap();
         // A shorter history does not roll back what is known.
         h.follow(&NET, ORIGIN, &file(vec![l1.clone()])).unwrap();
         assert_eq!(h.current().epoch, 2);
@@ -1504,29 +1554,62 @@ mod tests {
         let good = link(1, &add(4), &[0, 1, 2], 10, &[0, 1, 2, 4]);
         assert_eq!(follow(vec![good.clone()]), (Ok(()), 1));
         let two_votes = link(1, &add(4), &[0, 1], 10, &[0, 1, 2, 4]);
-        assert!(matches!(follow(vec![two_votes]).0, Err(HistoryError::NotApproved { power: 2, total: 4, .. })));
+        assert!(matches!(
+            follow(vec![two_votes]).0,
+            Err(HistoryError::NotApproved {
+                power: 2,
+                total: 4,
+                ..
+            })
+        ));
         let mut twice = good.clone();
         twice.votes[2] = twice.votes[1].clone();
-        assert!(matches!(follow(vec![twice]).0, Err(HistoryError::DuplicateVote { signer: 1, .. })));
+        assert!(matches!(
+            follow(vec![twice]).0,
+            Err(HistoryError::DuplicateVote { signer: 1, .. })
+        ));
         let mut outsider = good.clone();
         outsider.votes[2] = vote(0, &add(4), 7, &key(7));
-        assert!(matches!(follow(vec![outsider]).0, Err(HistoryError::NotAVoter { signer: 7, .. })));
+        assert!(matches!(
+            follow(vec![outsider]).0,
+            Err(HistoryError::NotAVoter { signer: 7, .. })
+        ));
         let mut forged = good.clone();
         forged.votes[2] = vote(0, &add(4), 2, &key(3));
-        assert!(matches!(follow(vec![forged]).0, Err(HistoryError::BadVoteSignature { signer: 2, .. })));
+        assert!(matches!(
+            follow(vec![forged]).0,
+            Err(HistoryError::BadVoteSignature { signer: 2, .. })
+        ));
         let mut other_change = good.clone();
         other_change.votes[2] = vote(0, &add(5), 2, &key(2));
-        assert!(matches!(follow(vec![other_change]).0, Err(HistoryError::NotThisVote { .. })));
+        assert!(matches!(
+            follow(vec![other_change]).0,
+            Err(HistoryError::NotThisVote { .. })
+        ));
         let mut stale = good.clone();
         stale.votes[2] = vote(1, &add(4), 2, &key(2));
-        assert!(matches!(follow(vec![stale]).0, Err(HistoryError::NotThisVote { .. })));
-        let removed = Change::RemoveMember { member: MemberId(3) };
+        assert!(matches!(
+            follow(vec![stale]).0,
+            Err(HistoryError::NotThisVote { .. })
+        ));
+        let removed = Change::RemoveMember {
+            member: MemberId(3),
+        };
         let too_few = link(1, &removed, &[0, 1, 2, 3], 10, &[0, 1, 2]);
-        assert!(matches!(follow(vec![too_few]).0, Err(HistoryError::BadChange { .. })));
+        assert!(matches!(
+            follow(vec![too_few]).0,
+            Err(HistoryError::BadChange { .. })
+        ));
         let unsigned = link(1, &add(4), &[0, 1, 2], 10, &[0, 1, 2]);
-        assert!(matches!(follow(vec![unsigned]).0, Err(HistoryError::BadCheckpoint { .. })));
+        assert!(matches!(
+            follow(vec![unsigned]).0,
+            Err(HistoryError::BadCheckpoint { .. })
+        ));
         let skipped = link(2, &add(4), &[0, 1, 2], 10, &[0, 1, 2]);
-        assert!(matches!(follow(vec![skipped]).0, Err(HistoryError::OutOfOrder { .. })));
+        assert!(matches!(
+            follow(vec![skipped]).0,
+            Err(HistoryError::OutOfOrder { .. })
+        ));
         let l2 = link(2, &add(5), &[0, 1, 2, 4], 10, &[0, 1, 2, 4, 5]);
         assert!(matches!(
             follow(vec![good.clone(), l2]).0,

@@ -248,12 +248,12 @@ mod tests {
         let good = format!(
             r#"{{"format":"bansos-ledger/trust-policy@v1","network_name":"n",
             "network_id":"{}","origin":"o","quorum":1,"verifier_keys":["{}"],
-            "members":[{{"id":3,"name":"bri","display_name":"BRI","role":"bank"}}]}}"#,
+            "members":[{{"id":0,"name":"bri","display_name":"BRI","role":"bank"}}]}}"#,
             "ab".repeat(32),
             key.verifier_key()
         );
         let p = TrustPolicy::parse(good.as_bytes()).unwrap();
-        assert_eq!(p.member_name(MemberId(3)), Some("BRI"));
+        assert_eq!(p.member_name(MemberId(0)), Some("BRI"));
         assert_eq!(p.checkpoint_policy().quorum(), 1);
         assert_eq!(
             TrustPolicy::parse(p.to_json().as_bytes()).unwrap().file,

@@ -477,6 +477,9 @@ fn checkpoint_error(e: &CheckpointError) -> Value {
             serde_json::json!({ "kind": "wrong_origin", "origin": got })
         }
         CheckpointError::Note(n) => note_error(n),
+        CheckpointError::TooFewWitnesses { verified, quorum } => {
+            serde_json::json!({ "kind": "too_few_witnesses", "verified": verified, "quorum": quorum })
+        }
     }
 }
 

@@ -314,6 +314,12 @@ impl Witness {
                 return Err(Refusal::Malformed(e.to_string()));
             }
             Err(CheckpointError::Note(e)) => return Err(Refusal::NotSigned(e)),
+            Err(CheckpointError::TooFewWitnesses { verified, quorum }) => {
+                return Err(Refusal::NotSigned(NoteError::TooFewSignatures {
+                    verified,
+                    quorum,
+                }));
+            }
         };
         let (size, root) = (vc.checkpoint.size, vc.checkpoint.root);
         if request.old > size {

@@ -18,7 +18,7 @@ use tokio::sync::RwLock;
 
 pub use super::core::BlockPolicy;
 use super::core::{Committed, Core, Effect, Faults, Input, Reply};
-use super::ctx::{BansosContext, ProposalPart, ValidatorSet};
+use super::ctx::{BansosContext, ProposalPart};
 use crate::http::Published;
 use crate::live::{Counters, Live};
 
@@ -28,7 +28,6 @@ const MEMPOOL_POLL: Duration = Duration::from_millis(5);
 /// The consensus application of one validator: the core and what it acts on.
 pub struct App {
     core: Core<RedbStore>,
-    vs: ValidatorSet,
     timeouts: LinearTimeouts,
     live: Arc<Live>,
     published: Arc<RwLock<Published>>,
@@ -59,7 +58,6 @@ impl App {
         let mut core = core;
         core.set_faults(faults);
         App {
-            vs: core.validator_set().clone(),
             timeouts: core.timeouts(),
             core,
             live,
@@ -69,7 +67,7 @@ impl App {
     }
 
     fn params(&self) -> HeightParams<BansosContext> {
-        HeightParams::new(self.vs.clone(), self.timeouts, None)
+        HeightParams::new(self.core.validator_set().clone(), self.timeouts, None)
             .with_vote_extension_policy(VoteExtensionPolicy::Required)
     }
 
@@ -174,11 +172,25 @@ impl App {
     /// Clears the mempool of a committed block's transactions, remembers the refused ones,
     /// updates the counters and publishes the quorum-signed checkpoint.
     async fn committed(&self, c: Committed) {
+        let mut rejected_now = c.rejected.clone();
         {
             let mut pool = self.live.mempool.lock().expect("mempool lock");
             pool.remove(c.accepted.iter());
             pool.remove(c.rejected.iter().map(|(h, _)| h));
+            // A change took effect: pending transactions of a removed member or signed by a
+            // rotated-out key are refused now, not proposed.
+            if let Some(roster) = c.roster.clone() {
+                rejected_now.extend(
+                    pool.set_roster(roster)
+                        .into_iter()
+                        .map(|(h, r)| (h, r.to_string())),
+                );
+            }
         }
+        let c = Committed {
+            rejected: rejected_now,
+            ..c
+        };
         self.live.journal.forget(
             c.accepted
                 .iter()

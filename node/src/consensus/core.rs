@@ -28,12 +28,14 @@ use std::time::Duration;
 
 use bansos_genesis::Network;
 use bansos_ledger::ledger::{Executed, Ledger};
+use bansos_ledger::rules::governance;
 use bansos_ledger::rules::{BLOCK_TXS_MAX, Block, Rejection};
 use bansos_ledger::store::{ConsensusStore, DecidedRecord};
 use bansos_verifier::checkpoint::Checkpoint;
 use bansos_verifier::entry::SignedTx;
+use bansos_verifier::governance::{RULES_VERSION, Roster};
 use bansos_verifier::hash::{Hash, TreeSize};
-use bansos_verifier::note::{NoteSignature, SignerKey, VerifierKey};
+use bansos_verifier::note::{KeyKind, NoteSignature, SignerKey, VerifierKey};
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
@@ -362,6 +364,38 @@ pub struct Committed {
     pub root: Hash,
     /// The quorum-signed checkpoint (of the log before this block) to publish, and its size.
     pub checkpoint: Option<(Vec<u8>, TreeSize)>,
+    /// The members in force from the next height, when this block approved a change.
+    pub roster: Option<Roster>,
+}
+
+/// The validator set of a roster and its validators' checkpoint keys by member id.
+fn validators_of(roster: &Roster) -> (ValidatorSet, BTreeMap<u16, VerifierKey>) {
+    let vkeys = roster
+        .validators()
+        .filter_map(|m| {
+            Some((
+                m.id.0,
+                VerifierKey::new(&m.name, KeyKind::Ed25519, m.verifying_key()?),
+            ))
+        })
+        .collect();
+    (ValidatorSet::from_roster(roster), vkeys)
+}
+
+/// The epoch a change approved in block `height` started and where its checkpoints start.
+fn governance_approved_at<S: ConsensusStore>(
+    ledger: &Ledger<S>,
+    height: u64,
+) -> anyhow::Result<Option<(u64, u64)>>
+where
+    S::Error: std::error::Error + Send + Sync + 'static,
+{
+    Ok(ledger.store().governance()?.and_then(|g| {
+        g.approved
+            .last()
+            .filter(|a| a.height == height)
+            .map(|a| (a.epoch, a.start_size))
+    }))
 }
 
 /// Parts of one proposal stream received so far.
@@ -382,6 +416,8 @@ pub struct Core<S: ConsensusStore> {
     ctx: BansosContext,
     network: Network,
     vs: ValidatorSet,
+    /// The members in force at [`Core::height`] (the validator set is theirs).
+    roster: Roster,
     timeouts: LinearTimeouts,
     me: Address,
     key: SignerKey,
@@ -433,15 +469,8 @@ where
         policy: BlockPolicy,
     ) -> anyhow::Result<Core<S>> {
         let network = ledger.network().clone();
-        let vs = ValidatorSet::from_network(&network);
-        let vkeys = network
-            .genesis
-            .members
-            .iter()
-            .filter(|m| m.voting_power > 0)
-            .zip(network.validator_vkeys())
-            .map(|(m, k)| (m.id.0, k))
-            .collect();
+        let roster = governance(&network, ledger.store())?.roster;
+        let (vs, vkeys) = validators_of(&roster);
         let height = ledger.store().height()?;
         let last_time = match ledger.store().decided(height)? {
             Some((b, _)) => StoredBlock::decode(&b)?.header.time,
@@ -452,6 +481,7 @@ where
             drift_s: (network.genesis.consensus.block_time_drift_ms / 1000).max(1),
             ctx,
             vs,
+            roster,
             me,
             key,
             vkeys,
@@ -481,9 +511,32 @@ where
         self.faults = faults;
     }
 
-    /// The validator set.
+    /// The validator set of the height being decided.
     pub fn validator_set(&self) -> &ValidatorSet {
         &self.vs
+    }
+
+    /// The members in force at the height being decided.
+    pub fn roster(&self) -> &Roster {
+        &self.roster
+    }
+
+    /// Refuses to go on at a height from which the network runs rules this software does not
+    /// implement: the node stops with the reason instead of forking.
+    fn ensure_rules(&self, height: Height) -> anyhow::Result<()> {
+        if let Some((from, version)) = self.roster.upgrade
+            && height.0 >= from
+            && version > RULES_VERSION
+        {
+            anyhow::bail!(
+                "{}",
+                bansos_ledger::rules::BlockError::<std::convert::Infallible>::UpgradeRequired {
+                    height: from,
+                    version
+                }
+            );
+        }
+        Ok(())
     }
 
     /// The consensus timeouts of the genesis.
@@ -518,6 +571,7 @@ where
         match input {
             Input::ConsensusReady => {
                 let start = Height(self.ledger.store().height()? + 1);
+                self.ensure_rules(start)?;
                 tracing::info!(height = start.0, "consensus ready");
                 out.push(Effect::Reply(Reply::Start(start)));
             }
@@ -623,6 +677,7 @@ where
             self.height = height;
             self.checked.clear();
         }
+        self.ensure_rules(height)?;
         let mut values = Vec::new();
         for bytes in self.ledger.store().undecided_at(height.0)? {
             let Ok(b) = StoredBlock::decode(&bytes) else {
@@ -1209,7 +1264,12 @@ where
         {
             sigs.insert(own.name.clone(), own);
         }
-        if sigs.len() < self.network.checkpoint_quorum() {
+        let power: u64 = sigs
+            .keys()
+            .filter_map(|name| self.roster.validators().find(|m| &m.name == name))
+            .map(|m| m.power)
+            .sum();
+        if power < self.roster.quorum_power() {
             return None;
         }
         Some((cp.to_note(sigs.into_values()).to_bytes(), cp.size))
@@ -1263,12 +1323,35 @@ where
             certificate,
             extensions,
         );
+        // The first checkpoint of an epoch (of the log after the block that approved its
+        // change) is kept for ever: the key history links it (docs/FORMAT.md, "Key history").
+        let epoch_checkpoint = match (&published, governance_approved_at(&self.ledger, h.0 - 1)?) {
+            (Some((note, size)), Some((epoch, start))) if size.0 == start => {
+                Some((epoch, note.clone()))
+            }
+            _ => None,
+        };
         let record = DecidedRecord {
             block: bytes,
             certificate: encode_extended_certificate(&cert),
             published_checkpoint: published.as_ref().map(|(n, _)| n.clone()),
+            epoch_checkpoint,
         };
         let applied = self.ledger.commit_executed(executed, Some(record))?;
+        let roster = governance(&self.network, self.ledger.store())?.roster;
+        let changed = (roster.epoch != self.roster.epoch).then(|| {
+            tracing::info!(
+                epoch = roster.epoch,
+                height = h.0 + 1,
+                validators = roster.validators().count(),
+                "a governance change takes effect"
+            );
+            let (vs, vkeys) = validators_of(&roster);
+            self.vs = vs;
+            self.vkeys = vkeys;
+            self.roster = roster.clone();
+            roster
+        });
         self.previous = Some((h.0, before));
         self.last_time = b.header.time;
         self.last_decided_ms = now_ms;
@@ -1297,6 +1380,7 @@ where
             size: applied.size,
             root: applied.root,
             checkpoint: published,
+            roster: changed,
         }));
         Ok(())
     }

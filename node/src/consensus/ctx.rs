@@ -11,6 +11,7 @@
 use std::fmt;
 
 use bansos_genesis::Network;
+use bansos_verifier::governance::Roster;
 use bansos_verifier::hash::Hash;
 use bytes::Bytes;
 use malachitebft_app_channel::app::types::core::{
@@ -316,8 +317,8 @@ impl core::Validator<BansosContext> for Validator {
     }
 }
 
-/// The validators of a network, in member-id order (all of one network's validators; the set
-/// is fixed by genesis).
+/// The validators of one height: the roster's active members with voting power (governance
+/// changes them from a height on).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidatorSet {
     /// Validators, by power descending then address ascending.
@@ -325,20 +326,22 @@ pub struct ValidatorSet {
 }
 
 impl ValidatorSet {
-    /// The validators of a genesis: members with voting power.
+    /// The validators of a genesis: members with voting power (1 each: see
+    /// [`Network::genesis_roster`]).
     pub fn from_network(network: &Network) -> ValidatorSet {
-        let mut validators: Vec<Validator> = network
-            .genesis
-            .members
-            .iter()
-            .filter(|m| m.voting_power > 0)
-            .map(|m| Validator {
-                address: Address(m.id.0),
-                public_key: PublicKey::from_bytes(
-                    network.key(m.id).expect("member key").to_bytes(),
-                )
-                .expect("genesis keys are valid"),
-                voting_power: m.voting_power,
+        ValidatorSet::from_roster(&network.genesis_roster())
+    }
+
+    /// The validators of a roster: its active members with voting power.
+    pub fn from_roster(roster: &Roster) -> ValidatorSet {
+        let mut validators: Vec<Validator> = roster
+            .validators()
+            .filter_map(|m| {
+                Some(Validator {
+                    address: Address(m.id.0),
+                    public_key: PublicKey::from_bytes(m.key?).ok()?,
+                    voting_power: m.power,
+                })
             })
             .collect();
         validators.sort_by(|a, b| {

@@ -520,6 +520,10 @@ fn body_layout(body: &TxBody) -> Layout {
             push(&mut l, "allocation", &r.allocation.0);
             push(&mut l, "reason", &[r.reason.tag()]);
         }
+        TxBody::Vote(v) => {
+            push(&mut l, "epoch", &v.epoch.to_be_bytes());
+            push(&mut l, "change", &v.change.to_bytes());
+        }
     }
     l
 }
@@ -813,10 +817,10 @@ fn negative_entries(w: &World) -> J {
             unknown_tag("kind", 0),
         ),
         (
-            "kind_6",
-            "unknown kind tag 6",
-            concat(&set(&ret, "kind", &[6])),
-            unknown_tag("kind", 6),
+            "kind_7",
+            "unknown kind tag 7 (6 is a governance vote since key history v1)",
+            concat(&set(&ret, "kind", &[7])),
+            unknown_tag("kind", 7),
         ),
         (
             "channel_0",
@@ -1601,6 +1605,9 @@ fn checkpoint_error_json(e: &CheckpointError) -> J {
             obj! { "kind" => "wrong_origin", "origin" => got }
         }
         CheckpointError::Note(n) => note_error_json(n),
+        CheckpointError::TooFewWitnesses { verified, quorum } => {
+            obj! { "kind" => "too_few_witnesses", "verified" => *verified, "quorum" => *quorum }
+        }
     }
 }
 
