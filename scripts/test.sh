@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command; CI runs exactly this (.ci/run). Everything it needs comes from
 # crates.io, npm and Debian's packages (Chromium, for the browser tests; iptables, for link
-# faults in network namespaces). Order: cheap checks first, so a formatting slip fails in
-# seconds. Where the time goes, and why the build is laid out as it is: docs/BENCHMARKS.md,
-# "The test command".
+# faults in network namespaces; cargo-deb and systemd-analyze, for the Debian package). Order:
+# cheap checks first, so a formatting slip fails in seconds. Where the time goes, and why the
+# build is laid out as it is: docs/BENCHMARKS.md, "The test command".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -79,5 +79,14 @@ if [ "$fuzz_status" -ne 0 ]; then
   cat "$fuzz_log"
   echo "FAIL: the fuzz targets do not build"
 fi
+
+# The Debian package of a validator host (docs/OPERATIONS.md, "Running a validator on its own
+# host"): built in release mode (a build of its own: nothing is shared with the test build),
+# installed, started from its packaged configuration, purged. Without Clippy's driver, so that
+# it is the same build as `cargo deb` by hand.
+step "Debian package"
+deb_status=0
+env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS bash scripts/test-deb.sh || deb_status=$?
 step "done"
-[ "$tests_status" -eq 0 ] && [ "$sim_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ]
+[ "$tests_status" -eq 0 ] && [ "$sim_status" -eq 0 ] && [ "$fuzz_status" -eq 0 ] &&
+  [ "$deb_status" -eq 0 ]
