@@ -61,6 +61,8 @@ pub struct ReadState {
     pub verify_page: String,
     /// The public dashboard, policy included (`crate::dashboard_page::render`).
     pub dashboard_page: String,
+    /// The network id, when known (named in the key history).
+    pub network_id: Option<bansos_verifier::entry::NetworkId>,
 }
 
 /// Runs `f` on a log reader over one consistent snapshot of the store.
@@ -431,6 +433,106 @@ async fn tx(State(s): State<Arc<ReadState>>, Path(hash): Path<String>) -> Respon
     }
 }
 
+/// The key history (docs/VERIFY.md, "Key history"): every approved governance change with its
+/// votes and the first checkpoint its epoch signed, from which anyone holding the genesis trust
+/// policy follows the validators to the current ones. A change whose first checkpoint is not
+/// signed yet is left out until it is.
+async fn key_history(State(s): State<Arc<ReadState>>) -> Response {
+    use bansos_verifier::governance::{KEY_HISTORY_FORMAT, KeyHistoryFile, Link};
+    let snap = match s.store.snapshot() {
+        Ok(snap) => snap,
+        Err(e) => return storage_error(e),
+    };
+    let approved = match snap.governance() {
+        Ok(g) => g.map(|g| g.approved).unwrap_or_default(),
+        Err(e) => return storage_error(e),
+    };
+    let mut links = Vec::with_capacity(approved.len());
+    for a in approved {
+        let note = match snap.epoch_checkpoint(a.epoch) {
+            Ok(Some(note)) => note,
+            Ok(None) => break,
+            Err(e) => return storage_error(e),
+        };
+        links.push(Link {
+            epoch: a.epoch,
+            change: data_encoding::HEXLOWER.encode(&a.change.to_bytes()),
+            votes: a.votes,
+            checkpoint: String::from_utf8_lossy(&note).into_owned(),
+        });
+    }
+    let file = KeyHistoryFile {
+        format: KEY_HISTORY_FORMAT.into(),
+        network_id: s.network_id,
+        links,
+    };
+    ([(header::CACHE_CONTROL, "no-cache")], Json(file)).into_response()
+}
+
+/// The governance state: the members and witnesses in force, the changes being voted with
+/// their votes, and the approved ones (docs/API.md, "Governance").
+async fn governance(State(s): State<Arc<ReadState>>) -> Response {
+    let g = match s.store.snapshot().and_then(|snap| snap.governance()) {
+        Ok(g) => g,
+        Err(e) => return storage_error(e),
+    };
+    let Some(g) = g.or_else(|| {
+        s.live
+            .as_ref()
+            .map(|l| bansos_ledger::store::GovernanceState::genesis(l.network.genesis_roster()))
+    }) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no_governance",
+            "This stored log has had no governance change, and the genesis is not known here.",
+        );
+    };
+    let total = g.roster.total_power();
+    let pending: Vec<serde_json::Value> = g
+        .pending
+        .iter()
+        .map(|(hash, p)| {
+            let power: u64 = p
+                .voters
+                .iter()
+                .filter_map(|(m, _)| g.roster.member(*m))
+                .map(|m| m.power)
+                .sum();
+            serde_json::json!({
+                "change_hash": hash,
+                "change": p.change,
+                "voters": p.voters.iter().map(|(m, leaf)| serde_json::json!({"member": m, "leaf": leaf})).collect::<Vec<_>>(),
+                "power": power,
+                "approved_above": 2 * total / 3,
+            })
+        })
+        .collect();
+    let approved: Vec<serde_json::Value> = g
+        .approved
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "epoch": a.epoch,
+                "change": a.change,
+                "change_hash": a.change.hash(),
+                "votes": a.votes.len(),
+                "approved_at_height": a.height,
+                "from_height": a.height + 1,
+                "from_size": a.start_size,
+            })
+        })
+        .collect();
+    Json(serde_json::json!({
+        "epoch": g.roster.epoch,
+        "rules_version": bansos_verifier::governance::RULES_VERSION,
+        "roster": g.roster,
+        "total_power": total,
+        "pending": pending,
+        "approved": approved,
+    }))
+    .into_response()
+}
+
 async fn stats(State(s): State<Arc<ReadState>>) -> Response {
     match s.store.snapshot().and_then(|snap| snap.stats()) {
         Ok(rows) => {
@@ -579,6 +681,8 @@ pub fn routes(state: Arc<ReadState>, serves: Serves) -> Router {
             .route("/v1/tx/{hash}", get(tx))
             .route("/v1/programs/{code}", get(program))
             .route("/v1/stats", get(stats))
+            .route("/key-history", get(key_history))
+            .route("/v1/governance", get(governance))
             .route("/v1/status", get(crate::write::status))
             .route("/metrics", get(crate::write::metrics));
     }

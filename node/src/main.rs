@@ -152,6 +152,7 @@ async fn serve_log(
         live: None,
         verify_page: bansos_node::verify_page::render(policy.as_ref()),
         dashboard_page: bansos_node::dashboard_page::render(policy.as_ref()),
+        network_id: policy.as_ref().map(|p| *p.network_id()),
     });
     let listener = tokio::net::TcpListener::bind(listen)
         .await

@@ -329,6 +329,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         live: Some(live.clone()),
         verify_page: crate::verify_page::render(Some(&network.trust_policy())),
         dashboard_page: crate::dashboard_page::render(Some(&network.trust_policy())),
+        network_id: Some(network.id),
     });
     if !journalled.is_empty() {
         let found = journalled.len();

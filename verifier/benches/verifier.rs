@@ -188,6 +188,7 @@ fn citizen_check(c: &mut Criterion) {
     })
     .unwrap();
     let evidence = Evidence {
+        key_history: None,
         checkpoint: note.to_bytes(),
         allocation: Some(proven(ia, &allocation)),
         events: vec![proven(ic, &claim)],

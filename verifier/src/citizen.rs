@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::CheckpointError;
 use crate::commitment::{Nik, beneficiary_commitment};
 use crate::entry::{AllocationId, Leaf, MemberId, TxBody};
+use crate::governance::KeyHistoryFile;
 use crate::hash::{Hash, LeafIndex, leaf_hash};
 use crate::merkle::{ProofError, verify_inclusion};
 use crate::note::NoteError;
@@ -45,6 +46,10 @@ pub struct Evidence {
     pub allocation: Option<Proven>,
     /// The allocation's claims, return or revocation.
     pub events: Vec<Proven>,
+    /// The network's key history (a node's `/key-history`) when the checkpoint may be signed by
+    /// validators that governance admitted after genesis; `None` for a network still on its
+    /// genesis keys.
+    pub key_history: Option<KeyHistoryFile>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -55,6 +60,8 @@ struct BundleFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     checkpoint: Option<String>,
     events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key_history: Option<KeyHistoryFile>,
 }
 
 fn tlog_proof_of(p: &Proven, checkpoint: &[u8]) -> String {
@@ -102,6 +109,7 @@ impl Evidence {
                 .iter()
                 .map(|e| tlog_proof_of(e, &self.checkpoint))
                 .collect(),
+            key_history: self.key_history.clone(),
         };
         serde_json::to_string_pretty(&file).expect("a bundle serializes") + "\n"
     }
@@ -147,6 +155,7 @@ impl Evidence {
             checkpoint: checkpoint.expect("set by the allocation or the checkpoint field"),
             allocation,
             events,
+            key_history: file.key_history,
         })
     }
 }
@@ -289,6 +298,12 @@ pub enum CheckpointErrorView {
         verified: usize,
         /// Required.
         quorum: usize,
+    },
+    /// The key history given with the evidence does not follow from the trust policy: a
+    /// change not approved by the validators before it (docs/VERIFY.md, "Key history").
+    KeyHistory {
+        /// Why, in English.
+        reason: String,
     },
 }
 
@@ -535,6 +550,22 @@ pub fn check(
     if receipt.network_tag != network_tag(policy.network_id()) {
         return Verdict::new(Outcome::WrongNetwork);
     }
+    let followed;
+    let policy = match &evidence.key_history {
+        None => policy,
+        Some(history) => {
+            let mut p = policy.clone();
+            if let Err(e) = p.follow_file(history) {
+                let mut v = Verdict::new(Outcome::InvalidCheckpoint);
+                v.error = Some(VerdictError::Checkpoint(CheckpointErrorView::KeyHistory {
+                    reason: e.to_string(),
+                }));
+                return v;
+            }
+            followed = p;
+            &followed
+        }
+    };
     let cp = match policy.verify_checkpoint(&evidence.checkpoint) {
         Ok(cp) => cp,
         Err(e) => {

@@ -51,6 +51,8 @@ pub const RULES_VERSION: u16 = 1;
 pub const ROTATION_DOMAIN: &[u8] = b"bansos-ledger/key-rotation/v1\0";
 /// The format name of a key history document.
 pub const KEY_HISTORY_FORMAT: &str = "bansos-ledger/key-history@v1";
+/// Most links a key history may hold (a change a day for ten years).
+pub const LINKS_MAX: usize = 4096;
 /// Largest key history document a verifier reads.
 pub const KEY_HISTORY_BYTES_MAX: usize = 4 * 1024 * 1024;
 
@@ -1064,6 +1066,21 @@ impl KeyHistory {
         }
         let file: KeyHistoryFile =
             serde_json::from_slice(bytes).map_err(|e| HistoryError::Malformed(e.to_string()))?;
+        self.follow_file(network, origin, &file)
+    }
+
+    /// [`KeyHistory::follow`] on a parsed document.
+    pub fn follow_file(
+        &mut self,
+        network: &NetworkId,
+        origin: &str,
+        file: &KeyHistoryFile,
+    ) -> Result<(), HistoryError> {
+        if file.links.len() > LINKS_MAX {
+            return Err(HistoryError::Malformed(format!(
+                "more than {LINKS_MAX} links"
+            )));
+        }
         if file.format != KEY_HISTORY_FORMAT {
             return Err(HistoryError::Malformed(format!(
                 "format {:?}, expected {KEY_HISTORY_FORMAT:?}",

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{CheckpointError, VerifiedCheckpoint};
 use crate::entry::{MemberId, NetworkId};
-use crate::governance::{HistoryError, KeyHistory, Role, Roster, RosterMember, RosterWitness};
+use crate::governance::{
+    HistoryError, KeyHistory, KeyHistoryFile, Role, Roster, RosterMember, RosterWitness,
+};
 use crate::note::{KeyKind, NoteError, Policy, VerifierKey};
 
 /// The `format` field of a trust policy file.
@@ -202,6 +204,13 @@ impl TrustPolicy {
         let id = self.file.network_id;
         let origin = self.file.origin.clone();
         self.history.follow(&id, &origin, key_history)
+    }
+
+    /// [`TrustPolicy::follow`] on a parsed document.
+    pub fn follow_file(&mut self, key_history: &KeyHistoryFile) -> Result<(), HistoryError> {
+        let id = self.file.network_id;
+        let origin = self.file.origin.clone();
+        self.history.follow_file(&id, &origin, key_history)
     }
 
     /// Checks a checkpoint note against this policy: its origin, and signatures and witness

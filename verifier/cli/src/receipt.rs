@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
 
-use bansos_verifier::checkpoint::verify_checkpoint;
 use bansos_verifier::citizen::{Evidence, Outcome as Verdict, Proven, event_concerns};
 use bansos_verifier::commitment::Nik;
+use bansos_verifier::governance::{KEY_HISTORY_BYTES_MAX, KeyHistoryFile};
 use bansos_verifier::hash::{Hash, LeafIndex, leaf_hash};
 use bansos_verifier::merkle::{self, verify_inclusion};
 use bansos_verifier::policy::TrustPolicy;
@@ -119,23 +119,37 @@ pub fn gather(
                 continue;
             }
         };
-        match verify_checkpoint(&note, Some(&policy.file.origin), policy.checkpoint_policy()) {
+        // The validators may have changed since genesis: follow the node's key history.
+        let history = key_history(url, node.as_ref());
+        let mut followed = policy.clone();
+        if let Some(h) = &history
+            && let Err(e) = followed.follow_file(h)
+        {
+            eprintln!("note: the key history of {url} does not follow from the trust policy: {e}");
+            first_bad.get_or_insert((note, history));
+            continue;
+        }
+        match followed
+            .history()
+            .verify_checkpoint(&note, Some(&policy.file.origin), false)
+        {
             Ok(cp) => {
-                chosen = Some((url, node, note, cp));
+                chosen = Some((url, node, note, cp, history));
                 break;
             }
             Err(e) => {
                 eprintln!("note: the checkpoint of {url} does not verify: {e}");
-                first_bad.get_or_insert(note);
+                first_bad.get_or_insert((note, history));
             }
         }
     }
-    let Some((url, node, note, cp)) = chosen else {
+    let Some((url, node, note, cp, key_history)) = chosen else {
         return match first_bad {
-            Some(note) => Ok(Evidence {
+            Some((note, key_history)) => Ok(Evidence {
                 checkpoint: note,
                 allocation: None,
                 events: Vec::new(),
+                key_history,
             }),
             None => Err(unchecked("no node answered with a checkpoint")),
         };
@@ -151,6 +165,7 @@ pub fn gather(
             checkpoint: note,
             allocation: None,
             events: Vec::new(),
+            key_history,
         });
     }
 
@@ -215,7 +230,29 @@ pub fn gather(
         checkpoint: note,
         allocation: Some(Proven { index, leaf, proof }),
         events: events.into_values().collect(),
+        key_history,
     })
+}
+
+/// A node's key history (`/key-history`), when it has changes since genesis. A node that does
+/// not serve one, or serves an unreadable one, is taken as having none: its checkpoint must then
+/// verify with the genesis keys.
+pub fn key_history(url: &str, node: &dyn Fetch) -> Option<KeyHistoryFile> {
+    match node.get("key-history", KEY_HISTORY_BYTES_MAX as u64) {
+        Ok(Some(body)) => match serde_json::from_slice::<KeyHistoryFile>(&body) {
+            Ok(h) if !h.links.is_empty() => Some(h),
+            Ok(_) => None,
+            Err(e) => {
+                eprintln!("note: {url} serves an unreadable key history: {e}");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("note: {url}: key history: {e}");
+            None
+        }
+    }
 }
 
 type Event = (LeafIndex, Vec<u8>, Vec<Hash>);

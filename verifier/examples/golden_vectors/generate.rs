@@ -2735,6 +2735,7 @@ fn citizen(w: &World) -> J {
             .expect("ok"),
     };
     let evidence = |alloc: u64, events: &[u64]| Evidence {
+        key_history: None,
         checkpoint: note.clone(),
         allocation: Some(proven(alloc)),
         events: events.iter().map(|&i| proven(i)).collect(),
@@ -2824,6 +2825,7 @@ fn citizen(w: &World) -> J {
             .into_bytes()
     };
     let not_yet = Evidence {
+        key_history: None,
         checkpoint: note.clone(),
         allocation: None,
         events: Vec::new(),
