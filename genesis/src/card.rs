@@ -119,6 +119,23 @@ impl MemberCard {
         p
     }
 
+    /// The member a governance vote adds (docs/OPERATIONS.md, "Joining"), with `voting_power`.
+    pub fn new_member(&self, voting_power: u64) -> bansos_verifier::governance::NewMember {
+        let key = data_encoding::HEXLOWER_PERMISSIVE
+            .decode(self.public_key.as_bytes())
+            .ok()
+            .and_then(|k| <[u8; 32]>::try_from(k).ok())
+            .unwrap_or([0; 32]);
+        bansos_verifier::governance::NewMember {
+            name: self.name.clone(),
+            display_name: self.display_name.clone(),
+            role: self.role,
+            public_key: key,
+            p2p_address: crate::config::p2p_multiaddr(&self.host, self.p2p_port),
+            voting_power,
+        }
+    }
+
     /// The member as `network.toml` would describe it, with `voting_power`.
     pub fn member_config(&self, voting_power: u64) -> MemberConfig {
         MemberConfig {

@@ -96,7 +96,8 @@ pub struct ProgramConfig {
     pub amount_max: Option<u64>,
 }
 
-fn p2p_address(host: &str, port: u16) -> String {
+/// The multiaddr of a peer-to-peer endpoint: `/ip4/...` for an IPv4 address, `/dns4/...` otherwise.
+pub fn p2p_multiaddr(host: &str, port: u16) -> String {
     let is_ipv4 = host.split('.').count() == 4 && host.split('.').all(|p| p.parse::<u8>().is_ok());
     if is_ipv4 {
         format!("/ip4/{host}/tcp/{port}")
@@ -141,7 +142,7 @@ impl NetworkConfig {
                     display_name: m.display_name.clone(),
                     role: m.role,
                     public_key: data_encoding::HEXLOWER.encode(k.as_bytes()),
-                    p2p_address: p2p_address(&m.host, m.p2p_port),
+                    p2p_address: p2p_multiaddr(&m.host, m.p2p_port),
                     voting_power: m.voting_power,
                 }
             })

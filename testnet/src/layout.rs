@@ -178,6 +178,9 @@ pub struct NodeToml<'a> {
     pub peer_http: &'a [String],
     /// Addresses the write limits trust: the other validators and the load tool.
     pub trusted_sources: &'a [String],
+    /// For a validator admitted by governance (not in genesis): its member id and the
+    /// peer-to-peer addresses of the validators to dial.
+    pub joining: Option<(u16, &'a [String])>,
 }
 
 fn toml_string(s: &str) -> String {
@@ -192,6 +195,15 @@ impl NodeToml<'_> {
     /// The file's text, in the `bansos-node --config` format.
     pub fn render(&self) -> String {
         let peers: Vec<String> = self.peer_http.iter().map(|u| toml_string(u)).collect();
+        let joining = match self.joining {
+            None => String::new(),
+            Some((id, p2p)) => format!(
+                "# Admitted by governance, not in genesis: it says who it is and whom to dial.\n\
+                 member_id = {id}\n\
+                 p2p_peers = [{}]\n",
+                p2p.iter().map(|p| toml_string(p)).collect::<Vec<_>>().join(", ")
+            ),
+        };
         format!(
             "# bansos-node configuration of validator {name}, written by `bansos-testnet up`.\n\
              # Paths are relative to this file's folder.\n\
@@ -202,6 +214,7 @@ impl NodeToml<'_> {
              p2p_listen = {p2p}\n\
              # Transactions accepted here are forwarded to the other validators.\n\
              peer_http = [{peers}]\n\
+             {joining}\
              \n\
              [write_limits]\n\
              # Not limited per address: the other validators forward, the load tool submits.\n\
@@ -300,6 +313,7 @@ mod tests {
             p2p_listen: "/ip4/127.0.0.1/tcp/8800",
             peer_http: &peers,
             trusted_sources: &["127.0.0.1".to_string()],
+            joining: Some((5, &["/ip4/127.0.0.1/tcp/8801".to_string()])),
         }
         .render();
         let v: toml::Table = toml::from_str(&text).unwrap();
@@ -319,5 +333,7 @@ mod tests {
             .map(|u| u.as_str().unwrap())
             .collect();
         assert_eq!(got, peers);
+        assert_eq!(v["member_id"].as_integer(), Some(5));
+        assert_eq!(v["p2p_peers"][0].as_str(), Some("/ip4/127.0.0.1/tcp/8801"));
     }
 }

@@ -7,6 +7,7 @@ mod api;
 mod chaos;
 mod files;
 mod flood;
+mod governance;
 mod load;
 mod netns;
 mod network;
@@ -241,6 +242,71 @@ enum Command {
         #[arg(long, alias = "grace", value_name = "SECONDS", default_value_t = 10)]
         grace_secs: u64,
     },
+    /// Admit a new validator by governance (LOCAL TESTNETS ONLY: this tool holds every key)
+    ///
+    /// The new member draws its key (DIR/keys/<name>.key, 0600); every running validator votes
+    /// to add it (a governance vote on the log, docs/FORMAT.md); once more than two thirds of
+    /// the voting power agreed and every running validator is in the new epoch, its validator
+    /// starts (DIR/<name>/node.toml with member_id, HTTP and peer-to-peer ports one above the
+    /// highest in use), syncs the log and validates. testnet.json and vkeys.txt follow; the
+    /// trust policy (policy.json) stays the genesis one, from which verifiers follow the key
+    /// history. Not for --netns testnets.
+    AddValidator {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The new member's name, e.g. ojk.
+        #[arg(long)]
+        name: String,
+        /// Its name for people [default: the name].
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Its role: ministry, bank or auditor.
+        #[arg(long, default_value = "bank")]
+        role: String,
+        /// Seconds to wait for the vote, the start and the catch-up.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+    },
+    /// Remove a validator by governance (LOCAL TESTNETS ONLY)
+    ///
+    /// Every running validator votes to remove the member; once the change applies its
+    /// validator is stopped and leaves testnet.json (its folder and key stay). Refused when
+    /// fewer than 4 validators would remain.
+    RemoveValidator {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The validator's member name, e.g. pos.
+        #[arg(long, value_name = "NAME")]
+        node: String,
+        /// Seconds to wait for the vote.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        /// Seconds between SIGTERM and SIGKILL.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+        grace_secs: u64,
+    },
+    /// Rotate a validator's key by governance (LOCAL TESTNETS ONLY)
+    ///
+    /// The member draws a new key and signs the rotation with the new and the old key; every
+    /// running validator votes it in; the validator then restarts with the new key (the old one
+    /// kept as DIR/keys/<name>.key.retired-<epoch>) and catches up. From the epoch of the
+    /// change the old key signs nothing the network accepts.
+    RotateKey {
+        /// Directory of the testnet (holding testnet.json).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The validator's member name, e.g. bri.
+        #[arg(long, value_name = "NAME")]
+        node: String,
+        /// Seconds to wait for the vote, the restart and the catch-up.
+        #[arg(long, default_value_t = 120)]
+        timeout_secs: u64,
+        /// Seconds between SIGTERM and SIGKILL.
+        #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+        grace_secs: u64,
+    },
     /// Start one stopped validator again, with the same node.toml and data directory
     ///
     /// Its output is appended to DIR/<name>/node.log, its new pid recorded in testnet.json,
@@ -470,6 +536,46 @@ fn run(command: Command) -> anyhow::Result<()> {
             node,
             timeout_secs,
         } => network::start(&dir, &node, Duration::from_secs(timeout_secs)),
+        Command::AddValidator {
+            dir,
+            name,
+            display_name,
+            role,
+            timeout_secs,
+        } => {
+            let Some(role) = bansos_verifier::governance::Role::parse(&role) else {
+                bail!("--role {role}: ministry, bank or auditor");
+            };
+            governance::add_validator(
+                &dir,
+                &name,
+                display_name.as_deref(),
+                role,
+                Duration::from_secs(timeout_secs),
+            )
+        }
+        Command::RemoveValidator {
+            dir,
+            node,
+            timeout_secs,
+            grace_secs,
+        } => governance::remove_validator(
+            &dir,
+            &node,
+            Duration::from_secs(timeout_secs),
+            Duration::from_secs(grace_secs),
+        ),
+        Command::RotateKey {
+            dir,
+            node,
+            timeout_secs,
+            grace_secs,
+        } => governance::rotate_key(
+            &dir,
+            &node,
+            Duration::from_secs(timeout_secs),
+            Duration::from_secs(grace_secs),
+        ),
         Command::Load {
             dir,
             rate,

@@ -203,6 +203,7 @@ fn write_network(
             p2p_listen: &m.p2p_address,
             peer_http: &peers,
             trusted_sources: &trusted,
+            joining: None,
         }
         .render();
         let config = node_dir.join("node.toml");
