@@ -12,6 +12,7 @@
 
 pub mod api;
 pub mod claim;
+pub mod governance;
 pub mod import;
 pub mod letters;
 pub mod pdf;

@@ -87,6 +87,19 @@ enum Command {
         #[command(subcommand)]
         command: ProgramCommand,
     },
+    /// Governance: the members in force, proposing a change, voting for one (validators).
+    ///
+    /// A change (a member joining or leaving, a voting power, a key rotation, a witness, the
+    /// witness quorum, an upgrade of the rules) is a vote on the log; the first vote proposes
+    /// it. Once the votes of validators holding more than two thirds of the voting power agree,
+    /// it applies from the next block (docs/OPERATIONS.md, "Governance").
+    Governance {
+        #[command(subcommand)]
+        command: GovernanceCommand,
+        /// Seconds to wait for the vote's verdict.
+        #[arg(long, default_value_t = 60, global = true)]
+        wait: u64,
+    },
     /// Show an allocation's public record and claim status.
     ///
     /// By its id (32 hex digits) or by a recipient's receipt code.
@@ -204,6 +217,107 @@ enum ProgramCommand {
         /// Seconds to wait for the verdict.
         #[arg(long, default_value_t = 60)]
         wait: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum GovernanceCommand {
+    /// The members and witnesses in force, the changes being voted and the approved ones.
+    Status,
+    /// Propose a change: sign the first vote for it.
+    Propose {
+        #[command(subcommand)]
+        change: ProposeCommand,
+    },
+    /// Vote for a pending change, named by (a prefix of) its hash as `status` shows it.
+    Vote {
+        /// The change's hash, at least 8 hex digits.
+        change_hash: String,
+    },
+    /// Sign a rotation of your key with the NEW key only, when the old key is lost: give the
+    /// file to a validator, who proposes it with `propose rotate-key --rotation FILE`.
+    SignRotation {
+        /// Your member name.
+        #[arg(long)]
+        member: String,
+        /// The new key file (from `bansos-genesis keygen`).
+        #[arg(long)]
+        new_key: PathBuf,
+        /// Where to write the signed rotation (public: it holds no private key).
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProposeCommand {
+    /// Admit a member from its public card (`bansos-genesis keygen` writes it).
+    AddMember {
+        /// The member card.
+        #[arg(long)]
+        card: PathBuf,
+        /// Its voting power (0: a member that does not validate).
+        #[arg(long, default_value_t = 1)]
+        voting_power: u64,
+    },
+    /// Remove a member: its key signs nothing from the next block on.
+    RemoveMember {
+        /// Its name.
+        #[arg(long)]
+        member: String,
+    },
+    /// Change a validator's voting power (no validator may hold a third of the total).
+    SetVotingPower {
+        /// Its name.
+        #[arg(long)]
+        member: String,
+        /// The new power, at least 1.
+        #[arg(long)]
+        power: u64,
+    },
+    /// Rotate a key: your own (`--new-key`, signed by your current key too), or another
+    /// member's whose old key is lost (`--rotation` from its `sign-rotation`).
+    RotateKey {
+        /// Your new key file: rotates your own key.
+        #[arg(
+            long,
+            conflicts_with = "rotation",
+            required_unless_present = "rotation"
+        )]
+        new_key: Option<PathBuf>,
+        /// A rotation signed by the member's new key (old key lost).
+        #[arg(long)]
+        rotation: Option<PathBuf>,
+    },
+    /// Add a witness whose cosignatures checkpoints may then require.
+    AddWitness {
+        /// Its cosignature verifier key, as `bansos-witness keygen` prints it.
+        #[arg(long)]
+        vkey: String,
+        /// Where validators send it checkpoints.
+        #[arg(long)]
+        url: String,
+    },
+    /// Retire a witness.
+    RetireWitness {
+        /// Its key name.
+        #[arg(long)]
+        name: String,
+    },
+    /// How many witness cosignatures a checkpoint needs (0: none).
+    SetWitnessQuorum {
+        /// The quorum.
+        #[arg(long)]
+        quorum: u8,
+    },
+    /// Schedule new ledger rules from a height: software older than them stops there.
+    ScheduleUpgrade {
+        /// The first height of the new rules (at least two blocks ahead).
+        #[arg(long)]
+        height: u64,
+        /// The rules version.
+        #[arg(long)]
+        rules_version: u16,
     },
 }
 
@@ -593,6 +707,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             })
         }
+        Command::Governance { command, wait } => governance(&config, &mut nodes, command, wait),
         Command::Proof { receipt, out } => {
             let (network, _, _) = identity(&config)?;
             let receipt = parse_receipt(&receipt, &network.id)?;
@@ -742,4 +857,146 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// The network and this member's key, for governance: who the key belongs to is asked of the
+/// network (its current roster), not the genesis.
+fn network_and_key(config: &ClientConfig) -> anyhow::Result<(Network, SignerKey)> {
+    let genesis = std::fs::read(&config.genesis)
+        .with_context(|| format!("reading {}", config.genesis.display()))?;
+    let network = Network::from_bytes(&genesis).context("the genesis")?;
+    Ok((network, read_key(&config.key)?))
+}
+
+fn read_key(path: &Path) -> anyhow::Result<SignerKey> {
+    let text = bansos_store::private::read_secret(path)
+        .with_context(|| format!("reading {}", path.display()))?;
+    SignerKey::parse(text.trim())
+        .map_err(|e| anyhow::anyhow!("{} is not a key file: {e}", path.display()))
+}
+
+fn governance(
+    config: &ClientConfig,
+    nodes: &mut Nodes,
+    command: GovernanceCommand,
+    wait: u64,
+) -> anyhow::Result<ExitCode> {
+    use bansos_client::governance as g;
+    use bansos_verifier::governance::{Change, KeyRotation};
+    let wait = Duration::from_secs(wait);
+    let (network, key) = network_and_key(config)?;
+    let change = match command {
+        GovernanceCommand::Status => {
+            print!("{}", g::describe(&g::state(nodes)?));
+            return Ok(ExitCode::SUCCESS);
+        }
+        GovernanceCommand::SignRotation {
+            member,
+            new_key,
+            out,
+        } => {
+            let roster = g::state(nodes)?.roster;
+            let id = g::member_named(&roster, &member)?;
+            let new = read_key(&new_key)?;
+            if new.name() != member {
+                bail!("the new key file names {:?}, not {member:?}", new.name());
+            }
+            let rotation = KeyRotation::sign(&network.id, id, new.signing_key(), None);
+            std::fs::write(&out, serde_json::to_string_pretty(&rotation)? + "\n")
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "wrote the rotation of {member}'s key, signed by the new key only, to {}",
+                out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        GovernanceCommand::Vote { change_hash } => g::pending(&g::state(nodes)?, &change_hash)?,
+        GovernanceCommand::Propose { change } => match change {
+            ProposeCommand::AddMember { card, voting_power } => {
+                let bytes =
+                    std::fs::read(&card).with_context(|| format!("reading {}", card.display()))?;
+                let card = bansos_genesis::card::MemberCard::parse(&bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", card.display()))?;
+                Change::AddMember(card.new_member(voting_power))
+            }
+            ProposeCommand::RemoveMember { member } => Change::RemoveMember {
+                member: g::member_named(&g::state(nodes)?.roster, &member)?,
+            },
+            ProposeCommand::SetVotingPower { member, power } => Change::SetVotingPower {
+                member: g::member_named(&g::state(nodes)?.roster, &member)?,
+                power,
+            },
+            ProposeCommand::RotateKey { new_key, rotation } => match (new_key, rotation) {
+                (Some(path), _) => {
+                    let roster = g::state(nodes)?.roster;
+                    let me = g::me(&roster, &key)?;
+                    let new = read_key(&path)?;
+                    if new.name() != key.name() {
+                        bail!(
+                            "the new key file names {:?}, not {:?}",
+                            new.name(),
+                            key.name()
+                        );
+                    }
+                    g::rotation(&network.id, me, &new, Some(&key))
+                }
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    if text.contains("PRIVATE+KEY") {
+                        bail!(
+                            "{} holds a private key: a rotation file is public",
+                            path.display()
+                        );
+                    }
+                    Change::RotateKey(
+                        serde_json::from_str(&text)
+                            .with_context(|| format!("{} is not a rotation", path.display()))?,
+                    )
+                }
+                (None, None) => bail!("give --new-key or --rotation"),
+            },
+            ProposeCommand::AddWitness { vkey, url } => g::witness(&vkey, &url)?,
+            ProposeCommand::RetireWitness { name } => Change::RetireWitness { name },
+            ProposeCommand::SetWitnessQuorum { quorum } => Change::SetWitnessQuorum { quorum },
+            ProposeCommand::ScheduleUpgrade {
+                height,
+                rules_version,
+            } => Change::ScheduleUpgrade {
+                height,
+                rules_version,
+            },
+        },
+    };
+    let hash = change.hash().to_hex();
+    let what = change.name();
+    Ok(match g::vote(nodes, &network.id, &key, change, wait)? {
+        TxState::Committed { leaf, .. } => {
+            let now = g::state(nodes)?;
+            let approved = now.json["approved"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|c| c["change_hash"] == hash.as_str()));
+            println!(
+                "vote for {what} {} recorded at leaf {leaf}; {}",
+                &hash[..16],
+                if approved {
+                    format!(
+                        "the change is approved: epoch {} from the next block",
+                        now.roster.epoch
+                    )
+                } else {
+                    "waiting for more votes (governance status)".to_string()
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        TxState::Rejected(why) => {
+            println!("vote refused: {why}");
+            ExitCode::from(1)
+        }
+        _ => {
+            println!("vote submitted, not yet committed");
+            ExitCode::from(3)
+        }
+    })
 }

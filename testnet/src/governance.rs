@@ -20,8 +20,8 @@ use ed25519_dalek::SigningKey;
 
 use crate::api::NodeApi;
 use crate::files::{read_testnet, write_private, write_testnet};
-use bansos_testnet::layout::{NodeEntry, NodeToml, P2P_PORT_OFFSET, TestnetFile};
 use crate::process;
+use bansos_testnet::layout::{NodeEntry, NodeToml, P2P_PORT_OFFSET, TestnetFile};
 
 /// How often the tool asks the validators whether the change took effect.
 const POLL: Duration = Duration::from_millis(200);
@@ -82,7 +82,12 @@ fn running(t: &TestnetFile) -> Vec<(NodeEntry, NodeApi)> {
 
 /// Every running validator votes for `change` with its own key; returns once every running
 /// validator has the change approved (in its epoch), with the roster that applies.
-pub fn vote(dir: &Path, t: &TestnetFile, change: &Change, timeout: Duration) -> anyhow::Result<Roster> {
+pub fn vote(
+    dir: &Path,
+    t: &TestnetFile,
+    change: &Change,
+    timeout: Duration,
+) -> anyhow::Result<Roster> {
     let id = network_id(t)?;
     let nodes = running(t);
     let Some((_, first)) = nodes.first() else {
@@ -92,10 +97,7 @@ pub fn vote(dir: &Path, t: &TestnetFile, change: &Change, timeout: Duration) -> 
     let hash = change.hash().to_hex();
     let mut votes = 0;
     for (node, api) in &nodes {
-        let Some(member) = roster
-            .validators()
-            .find(|m| m.name == node.name)
-        else {
+        let Some(member) = roster.validators().find(|m| m.name == node.name) else {
             continue;
         };
         let key = read_key(dir, &node.name)?;
@@ -164,7 +166,13 @@ pub fn vote(dir: &Path, t: &TestnetFile, change: &Change, timeout: Duration) -> 
 fn record_roster(dir: &Path, t: &mut TestnetFile, roster: &Roster) -> anyhow::Result<()> {
     let text: String = roster
         .validators()
-        .filter_map(|m| Some(VerifierKey::new(&m.name, KeyKind::Ed25519, m.verifying_key()?)))
+        .filter_map(|m| {
+            Some(VerifierKey::new(
+                &m.name,
+                KeyKind::Ed25519,
+                m.verifying_key()?,
+            ))
+        })
         .map(|k| format!("{k}\n"))
         .collect();
     std::fs::write(&t.vkeys, text).with_context(|| format!("writing {}", t.vkeys.display()))?;
@@ -197,14 +205,19 @@ pub fn add_validator(
     role: Role,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    let dir = dir.canonicalize().with_context(|| format!("{}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("{}", dir.display()))?;
     let mut t = read_testnet(&dir)?;
     refuse_netns(&t)?;
     if !bansos_genesis::is_member_name_valid(name) {
         bail!("--name {name:?}: 1 to 32 of A-Z a-z 0-9 . _ -, starting with a letter or digit");
     }
     if t.node(name).is_some() || dir.join(name).exists() || key_file(&dir, name).exists() {
-        bail!("a member or folder named {name} already exists in {}", dir.display());
+        bail!(
+            "a member or folder named {name} already exists in {}",
+            dir.display()
+        );
     }
     let http_port = t
         .nodes
@@ -321,7 +334,10 @@ fn wait_caught_up(dir: &Path, name: &str, timeout: Duration) -> anyhow::Result<(
             return Ok(());
         }
         if Instant::now() >= deadline {
-            bail!("{name} is at height {h}, the others at {target}, after {} s", timeout.as_secs());
+            bail!(
+                "{name} is at height {h}, the others at {target}, after {} s",
+                timeout.as_secs()
+            );
         }
         std::thread::sleep(POLL);
     }
@@ -330,8 +346,15 @@ fn wait_caught_up(dir: &Path, name: &str, timeout: Duration) -> anyhow::Result<(
 /// `bansos-testnet remove-validator`: the running validators vote the member out; once the
 /// change applies its validator is stopped (its folder and key stay, as a member's records
 /// would) and it leaves `testnet.json`.
-pub fn remove_validator(dir: &Path, name: &str, timeout: Duration, grace: Duration) -> anyhow::Result<()> {
-    let dir = dir.canonicalize().with_context(|| format!("{}", dir.display()))?;
+pub fn remove_validator(
+    dir: &Path,
+    name: &str,
+    timeout: Duration,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("{}", dir.display()))?;
     let mut t = read_testnet(&dir)?;
     let node = t
         .node(name)
@@ -348,7 +371,12 @@ pub fn remove_validator(dir: &Path, name: &str, timeout: Duration, grace: Durati
         .iter()
         .find(|m| m.name == name && m.active)
         .with_context(|| format!("{name} is not an active member"))?;
-    let roster = vote(&dir, &t, &Change::RemoveMember { member: member.id }, timeout)?;
+    let roster = vote(
+        &dir,
+        &t,
+        &Change::RemoveMember { member: member.id },
+        timeout,
+    )?;
     let how = process::stop_node(node.pid, Some(&node.config), grace, false, &mut || false);
     println!("stopped {name} ({how:?}); it is no longer a validator");
     t.nodes.retain(|n| n.name != name);
@@ -359,8 +387,15 @@ pub fn remove_validator(dir: &Path, name: &str, timeout: Duration, grace: Durati
 /// and the old key; once the running validators have voted it in, its validator restarts with
 /// the new key (the old one is kept as `keys/<name>.key.retired-<epoch>`, and its consensus
 /// write-ahead log, signed with the old key, is set aside).
-pub fn rotate_key(dir: &Path, name: &str, timeout: Duration, grace: Duration) -> anyhow::Result<()> {
-    let dir = dir.canonicalize().with_context(|| format!("{}", dir.display()))?;
+pub fn rotate_key(
+    dir: &Path,
+    name: &str,
+    timeout: Duration,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("{}", dir.display()))?;
     let t = read_testnet(&dir)?;
     let node = t
         .node(name)
@@ -395,12 +430,16 @@ pub fn rotate_key(dir: &Path, name: &str, timeout: Duration, grace: Duration) ->
     let current = key_file(&dir, name);
     std::fs::rename(
         &current,
-        dir.join("keys").join(format!("{name}.key.retired-{}", roster.epoch)),
+        dir.join("keys")
+            .join(format!("{name}.key.retired-{}", roster.epoch)),
     )?;
     std::fs::rename(&pending, &current)?;
     let wal = node.data_dir.join("wal");
     if wal.exists() {
-        std::fs::rename(&wal, node.data_dir.join(format!("wal.retired-{}", roster.epoch)))?;
+        std::fs::rename(
+            &wal,
+            node.data_dir.join(format!("wal.retired-{}", roster.epoch)),
+        )?;
     }
     let mut t = read_testnet(&dir)?;
     record_roster(&dir, &mut t, &roster)?;

@@ -201,7 +201,10 @@ impl NodeToml<'_> {
                 "# Admitted by governance, not in genesis: it says who it is and whom to dial.\n\
                  member_id = {id}\n\
                  p2p_peers = [{}]\n",
-                p2p.iter().map(|p| toml_string(p)).collect::<Vec<_>>().join(", ")
+                p2p.iter()
+                    .map(|p| toml_string(p))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         format!(

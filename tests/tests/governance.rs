@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bansos_tests::{Running, Testnet, binary, get, log_size, post, status, wait_for};
+use bansos_tests::{
+    Running, Testnet, binary, client, get, log_size, post, status, wait_for, write_client_config,
+};
 use bansos_verifier::entry::{MemberId, SignedTx, TxBody};
 use bansos_verifier::governance::{Change, Vote};
 
@@ -83,14 +85,20 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
     std::thread::sleep(Duration::from_secs(3));
 
     let joined = net.testnet(&["add-validator", "--name", "ojk", "--role", "auditor"]);
-    assert!(joined.contains("approved: epoch 1 with 5 validators"), "{joined}");
+    assert!(
+        joined.contains("approved: epoch 1 with 5 validators"),
+        "{joined}"
+    );
     net.reload();
     assert_eq!(net.urls().len(), 5);
     let old_bri = net.key("bri");
     let rotated = net.testnet(&["rotate-key", "--node", "bri"]);
     assert!(rotated.contains("approved: epoch 2"), "{rotated}");
     let left = net.testnet(&["remove-validator", "--node", "pos"]);
-    assert!(left.contains("approved: epoch 3 with 4 validators"), "{left}");
+    assert!(
+        left.contains("approved: epoch 3 with 4 validators"),
+        "{left}"
+    );
     net.reload();
     assert_eq!(net.urls().len(), 4);
     let _ = load.0.kill();
@@ -98,17 +106,86 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
     stop.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
     let longest = *longest.lock().unwrap();
-    println!("the log grew at least every {:.1} s during the changes", longest.as_secs_f64());
+    println!(
+        "the log grew at least every {:.1} s during the changes",
+        longest.as_secs_f64()
+    );
     assert!(
         longest < Duration::from_secs(20),
         "the log stopped growing for {longest:?}"
     );
 
-    // Every node agrees; the roster everywhere is epoch 3 with ojk and bri's new key.
+    // Members vote with their own client: kemensos proposes BSI (a member that does not
+    // validate) from the card BSI drew itself; kemenkeu and bri, with its rotated key, vote.
+    let cards = tmp.path().join("bsi");
+    let out = Command::new(binary("bansos-genesis"))
+        .args([
+            "keygen",
+            "--name",
+            "bsi",
+            "--role",
+            "bank",
+            "--host",
+            "127.0.0.1",
+        ])
+        .args(["--display-name", "Bank Syariah Indonesia", "--out"])
+        .arg(&cards)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = |m: &str| {
+        let path = tmp.path().join(format!("{m}.toml"));
+        write_client_config(&net, &path, &format!("{m}.jsonl"), m);
+        path
+    };
+    let said = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let card = cards.join("bsi.card.json");
+    let proposed = said(client(
+        &config("kemensos"),
+        &[
+            "governance",
+            "propose",
+            "add-member",
+            "--voting-power",
+            "0",
+            "--card",
+            card.to_str().unwrap(),
+        ],
+    ));
+    assert!(proposed.contains("waiting for more votes"), "{proposed}");
+    let shown = said(client(&config("kemenkeu"), &["governance", "status"]));
+    let hash = shown
+        .lines()
+        .find_map(|l| l.strip_prefix("pending "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no pending change in {shown}"))
+        .to_string();
+    said(client(&config("kemenkeu"), &["governance", "vote", &hash]));
+    let refused = client(&config("kemenkeu"), &["governance", "vote", &hash]);
+    assert!(!refused.status.success(), "a second vote by kemenkeu");
+    let approved = said(client(&config("bri"), &["governance", "vote", &hash]));
+    assert!(
+        approved.contains("the change is approved: epoch 4"),
+        "{approved}"
+    );
+
+    // Every node agrees; the roster everywhere is epoch 4 with ojk, bri's new key and bsi.
     let note = converged(&net, 90);
     for url in net.urls() {
         let g = get(&format!("{url}/v1/governance")).1;
-        assert_eq!(g["epoch"], 3, "{url}");
+        assert_eq!(g["epoch"], 4, "{url}");
         let names: Vec<&str> = g["roster"]["members"]
             .as_array()
             .unwrap()
@@ -142,7 +219,11 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
         .unwrap();
     let parsed = signed_note::Note::from_bytes(&served).unwrap();
     let (verified, _) = parsed.verify(&verifiers).unwrap();
-    assert!(verified.len() >= 3, "{} current keys signed {note}", verified.len());
+    assert!(
+        verified.len() >= 3,
+        "{} current keys signed {note}",
+        verified.len()
+    );
     let mut cmd = Command::new(binary("bansos-verify"));
     cmd.args(["log", "--url", &first, "--quorum", "3"]);
     for k in &keys {
@@ -161,7 +242,7 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
         &id,
         MemberId(2),
         TxBody::Vote(Vote {
-            epoch: 3,
+            epoch: 4,
             change: Change::SetWitnessQuorum { quorum: 0 },
         }),
         old_bri.signing_key(),
@@ -196,7 +277,10 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
     );
     assert!(said.contains("dari 4 validator"), "{said}");
     let saved = std::fs::read_to_string(&bundle).unwrap();
-    assert!(saved.contains("\"key_history\""), "the bundle carries the key history");
+    assert!(
+        saved.contains("\"key_history\""),
+        "the bundle carries the key history"
+    );
     let offline = Command::new(binary("bansos-verify"))
         .args(["receipt", code, "--nik", nik, "--policy"])
         .arg(&policy)
@@ -204,7 +288,11 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
         .arg(&bundle)
         .output()
         .unwrap();
-    assert_eq!(offline.status.code(), online.status.code(), "offline, from the bundle");
+    assert_eq!(
+        offline.status.code(),
+        online.status.code(),
+        "offline, from the bundle"
+    );
 
     // A removed validator's node refuses to start as a validator.
     let pos_config = dir.join("pos").join("node.toml");
