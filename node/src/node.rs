@@ -311,18 +311,23 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     });
 
     let live_limits = live.clone();
-    // The witnesses the genesis names are required by every verifier: ask them as well as any
-    // node.toml adds.
-    let mut witnesses = config.witnesses.clone();
-    for w in &network.genesis.witnesses {
-        if !witnesses.iter().any(|c| c.vkey == w.vkey) {
-            witnesses.push(crate::witness::WitnessConfig {
-                url: w.url.clone(),
-                vkey: w.vkey.clone(),
-            });
-        }
-    }
-    let served = crate::witness::start(&witnesses, store.clone(), published).await?;
+    // The witnesses the members in force name (genesis, then governance) are required by every
+    // verifier: ask them as well as any node.toml adds (the witness task follows the roster).
+    let roster_witnesses: Vec<crate::witness::WitnessConfig> = roster
+        .witnesses
+        .iter()
+        .map(|w| crate::witness::WitnessConfig {
+            url: w.url.clone(),
+            vkey: w.vkey.clone(),
+        })
+        .collect();
+    let served = crate::witness::start(
+        &config.witnesses,
+        &roster_witnesses,
+        store.clone(),
+        published,
+    )
+    .await?;
     let state = Arc::new(ReadState {
         store,
         checkpoint: served,

@@ -50,6 +50,7 @@ pub struct WitnessConfig {
 }
 
 /// A configured witness and what this node knows of it.
+#[derive(Clone)]
 struct Witness {
     url: String,
     vkey: VerifierKey,
@@ -62,6 +63,21 @@ struct Witness {
 /// Checks the `[[witnesses]]` entries: URLs and cosignature keys.
 pub fn check_config(configs: &[WitnessConfig]) -> anyhow::Result<()> {
     parse(configs).map(|_| ())
+}
+
+/// The witnesses of the roster that can be asked (an unusable URL is logged and skipped: the
+/// members voted it, the node cannot refuse to start over it).
+fn parse_each(configs: &[WitnessConfig]) -> Vec<Witness> {
+    configs
+        .iter()
+        .filter_map(|c| match parse(std::slice::from_ref(c)) {
+            Ok(mut w) => w.pop(),
+            Err(e) => {
+                tracing::warn!(error = %e, "a witness the members named cannot be asked");
+                None
+            }
+        })
+        .collect()
 }
 
 fn parse(configs: &[WitnessConfig]) -> anyhow::Result<Vec<Witness>> {
@@ -100,12 +116,16 @@ fn parse(configs: &[WitnessConfig]) -> anyhow::Result<Vec<Witness>> {
 /// have answered.
 pub async fn start(
     configs: &[WitnessConfig],
+    roster: &[WitnessConfig],
     store: RedbStore,
     published: Arc<RwLock<Published>>,
 ) -> anyhow::Result<Arc<RwLock<Published>>> {
-    let witnesses = parse(configs)?;
-    if witnesses.is_empty() {
-        return Ok(published);
+    let configured = parse(configs)?;
+    let mut witnesses = configured.clone();
+    for w in parse_each(roster) {
+        if !witnesses.iter().any(|c| c.vkey == w.vkey) {
+            witnesses.push(w);
+        }
     }
     let served = {
         let p = published.read().await;
@@ -119,11 +139,48 @@ pub async fn start(
         .http_status_as_error(false)
         .build()
         .into();
-    tokio::spawn(run(witnesses, agent, store, published, served.clone()));
+    tokio::spawn(run(configured, witnesses, agent, store, published, served.clone()));
     Ok(served)
 }
 
+/// The witnesses to ask: those of `node.toml` and those the members in force name (genesis or
+/// governance), keeping what is known of each (the size it last cosigned).
+fn follow_roster(configured: &[Witness], asked: Vec<Witness>, store: &RedbStore) -> Vec<Witness> {
+    use bansos_ledger::store::StateRead as _;
+    let roster: Vec<WitnessConfig> = match store.governance() {
+        Ok(Some(g)) => g
+            .roster
+            .witnesses
+            .iter()
+            .map(|w| WitnessConfig {
+                url: w.url.clone(),
+                vkey: w.vkey.clone(),
+            })
+            .collect(),
+        // Before any change the genesis witnesses apply: the ones asked from the start.
+        Ok(None) => return asked,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the governance state for the witnesses");
+            return asked;
+        }
+    };
+    let mut wanted: Vec<Witness> = configured.to_vec();
+    for w in parse_each(&roster) {
+        if !wanted.iter().any(|c| c.vkey == w.vkey) {
+            wanted.push(w);
+        }
+    }
+    for w in &mut wanted {
+        if let Some(known) = asked.iter().find(|a| a.vkey == w.vkey) {
+            w.old = known.old;
+        }
+    }
+    wanted.truncate(WITNESSES_MAX);
+    wanted
+}
+
 async fn run(
+    configured: Vec<Witness>,
     mut witnesses: Vec<Witness>,
     agent: ureq::Agent,
     store: RedbStore,
@@ -149,6 +206,11 @@ async fn run(
             (p.note.clone(), p.size)
         };
         seen = note.clone();
+        witnesses = follow_roster(&configured, witnesses, &store);
+        if witnesses.is_empty() {
+            *served.write().await = Published { note, size };
+            continue;
+        }
         let Ok(parsed) = Note::parse(&note) else {
             continue; // nothing published yet
         };
