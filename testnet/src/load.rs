@@ -119,18 +119,37 @@ fn setup(dir: &Path, genesis: &Path) -> anyhow::Result<Setup> {
     let bytes = std::fs::read(genesis).with_context(|| format!("reading {}", genesis.display()))?;
     let network = Network::from_bytes(&bytes)
         .with_context(|| format!("{} is not a valid genesis", genesis.display()))?;
+    // The members in force, if a validator answers: governance may have removed a member or
+    // rotated its key since genesis.
+    let roster = crate::files::read_testnet(dir).ok().and_then(|t| {
+        t.nodes.iter().find_map(|n| {
+            let (status, body) = NodeApi::new(&n.name, &n.http).get("/v1/governance").ok()?;
+            let v: serde_json::Value = serde_json::from_slice(&body).ok().filter(|_| status == 200)?;
+            serde_json::from_value::<bansos_verifier::governance::Roster>(v["roster"].clone()).ok()
+        })
+    });
     let mut keys = Vec::new();
     for m in &network.genesis.members {
         let path = dir.join("keys").join(format!("{}.key", m.name));
+        let in_force = roster.as_ref().and_then(|r| r.member(m.id));
         let Ok(text) = std::fs::read_to_string(&path) else {
             keys.push(None);
             continue;
         };
+        if in_force.is_some_and(|r| !r.active) {
+            keys.push(None); // removed by governance: it signs nothing any more
+            continue;
+        }
         let k = SignerKey::parse(text.trim())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        if k.name() != m.name || Some(&k.signing_key().verifying_key()) != network.key(m.id) {
+        let public = k.signing_key().verifying_key();
+        let expected = match in_force {
+            Some(r) => r.key == Some(public.to_bytes()),
+            None => Some(&public) == network.key(m.id),
+        };
+        if k.name() != m.name || !expected {
             bail!(
-                "{} is not the key of member {} in the genesis",
+                "{} is not the key of member {} in force (genesis, or its rotation)",
                 path.display(),
                 m.name
             );
