@@ -395,13 +395,37 @@ fn identity(config: &ClientConfig) -> anyhow::Result<(Network, SignerKey, bansos
     let key = SignerKey::parse(key_text.trim())
         .map_err(|e| anyhow::anyhow!("{} is not a key file: {e}", config.key.display()))?;
     let public = key.signing_key().verifying_key();
-    let member = network
+    if let Some(m) = network
         .genesis
         .members
         .iter()
         .find(|m| network.key(m.id) == Some(&public))
-        .context("this key is not a member of the network")?
-        .clone();
+    {
+        return Ok((network.clone(), key, m.clone()));
+    }
+    // Not a genesis key: a member admitted by governance, or a rotated key. Ask the network
+    // who holds it now.
+    let mut nodes = Nodes::new(config.nodes.clone());
+    let roster = bansos_client::governance::state(&mut nodes)
+        .context("this key is not a genesis member's, and no validator said whose it is now")?
+        .roster;
+    let m = roster
+        .members
+        .iter()
+        .find(|m| m.key == Some(public.to_bytes()))
+        .context("this key is not the key of any member of the network in force")?;
+    if !m.active {
+        bail!("member {} was removed from the network: it signs nothing any more", m.name);
+    }
+    let member = bansos_genesis::Member {
+        id: m.id,
+        name: m.name.clone(),
+        display_name: m.display_name.clone(),
+        role: m.role,
+        public_key: data_encoding::HEXLOWER.encode(&public.to_bytes()),
+        p2p_address: m.p2p_address.clone(),
+        voting_power: m.power,
+    };
     Ok((network, key, member))
 }
 
