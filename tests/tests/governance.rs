@@ -194,6 +194,16 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
             .map(|m| m["name"].as_str().unwrap())
             .collect();
         assert_eq!(names, ["kemensos", "kemenkeu", "bri", "ojk"], "{url}");
+        // Every node serves the whole key history, ojk too, which synced the first block of
+        // its own epoch from the others.
+        let history = get(&format!("{url}/key-history")).1;
+        let epochs: Vec<u64> = history["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["epoch"].as_u64().unwrap())
+            .collect();
+        assert_eq!(epochs, [1, 2, 3, 4], "{url}");
     }
 
     // The independent C2SP note implementation verifies the checkpoint with the then-current
