@@ -241,6 +241,20 @@ fn allocations_carry_the_commitments_of_commitments_json() {
     }
 }
 
+/// Why the `hex` of a refused-input vector does not decode as its `input` (a signed
+/// transaction, a leaf or a governance change); the vector must be refused.
+fn refused_input(case: &Value) -> DecodeError {
+    let name = s(&case["name"]);
+    let input = bytes(&case["hex"]);
+    match s(&case["input"]) {
+        "signed_tx" => SignedTx::decode(&input).map(|_| ()),
+        "leaf" => Leaf::decode(&input).map(|_| ()),
+        "change" => bansos_verifier::governance::Change::from_bytes(&input).map(|_| ()),
+        other => panic!("{name}: unknown input type {other}"),
+    }
+    .expect_err(name)
+}
+
 /// (kind, field, value) of a decode error, as negative_entries.json writes it.
 fn refusal(e: &DecodeError) -> (&'static str, Option<&'static str>, Option<u64>) {
     match e {
@@ -260,13 +274,7 @@ fn negative_entries_are_refused_for_the_stated_reason() {
     assert!(refused.len() >= 30);
     for case in refused {
         let name = s(&case["name"]);
-        let input = bytes(&case["hex"]);
-        let err = match s(&case["input"]) {
-            "signed_tx" => SignedTx::decode(&input).map(|_| ()),
-            "leaf" => Leaf::decode(&input).map(|_| ()),
-            other => panic!("{name}: unknown input type {other}"),
-        }
-        .expect_err(name);
+        let err = refused_input(case);
         let want = &case["error"];
         let (kind, field, value) = refusal(&err);
         assert_eq!(kind, s(&want["kind"]), "{name}: {err}");
@@ -835,4 +843,380 @@ fn citizen_verdicts_match_the_vectors() {
             "case {name}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// governance.json
+
+/// (kind, field, value) of a refused change as governance.json writes it.
+fn refusal_json(e: &DecodeError) -> Value {
+    let (kind, field, value) = refusal(e);
+    serde_json::json!({ "kind": kind, "field": field, "value": value })
+}
+
+fn change_error(e: &bansos_verifier::governance::ChangeError) -> Value {
+    use bansos_verifier::governance::ChangeError as E;
+    match e {
+        E::UnknownMember(m) => serde_json::json!({ "kind": "unknown_member", "member": m }),
+        E::NotAValidator(m) => serde_json::json!({ "kind": "not_a_validator", "member": m }),
+        E::NameTaken(n) => serde_json::json!({ "kind": "name_taken", "name": n }),
+        E::KeyTaken(m) => serde_json::json!({ "kind": "key_taken", "member": m }),
+        E::TooManyMembers => serde_json::json!({ "kind": "too_many_members" }),
+        E::TooFewValidators(n) => {
+            serde_json::json!({ "kind": "too_few_validators", "validators": n })
+        }
+        E::BlockingShare {
+            member,
+            power,
+            total,
+        } => {
+            serde_json::json!({ "kind": "blocking_share", "member": member, "power": power, "total": total })
+        }
+        E::BadNewKeySignature => serde_json::json!({ "kind": "bad_new_key_signature" }),
+        E::BadOldKeySignature(m) => {
+            serde_json::json!({ "kind": "bad_old_key_signature", "member": m })
+        }
+        E::SameKey => serde_json::json!({ "kind": "same_key" }),
+        E::UnknownWitness(n) => serde_json::json!({ "kind": "unknown_witness", "name": n }),
+        E::TooManyWitnesses => serde_json::json!({ "kind": "too_many_witnesses" }),
+        E::WitnessQuorumTooHigh { quorum, witnesses } => {
+            serde_json::json!({ "kind": "witness_quorum_too_high", "quorum": quorum, "witnesses": witnesses })
+        }
+        E::RulesVersionNotHigher(v) => {
+            serde_json::json!({ "kind": "rules_version_not_higher", "current": v })
+        }
+    }
+}
+
+fn history_error(e: &bansos_verifier::governance::HistoryError) -> Value {
+    use bansos_verifier::governance::HistoryError as E;
+    match e {
+        E::Malformed(_) => serde_json::json!({ "kind": "malformed" }),
+        E::OtherNetwork => serde_json::json!({ "kind": "other_network" }),
+        E::OutOfOrder {
+            index,
+            got,
+            expected,
+        } => {
+            serde_json::json!({ "kind": "out_of_order", "index": index, "got": got, "expected": expected })
+        }
+        E::Undecodable { epoch, what, .. } => {
+            serde_json::json!({ "kind": "undecodable", "epoch": epoch, "what": what })
+        }
+        E::NotThisVote {
+            epoch,
+            index,
+            previous,
+        } => {
+            serde_json::json!({ "kind": "not_this_vote", "epoch": epoch, "index": index, "previous": previous })
+        }
+        E::NotAVoter {
+            epoch,
+            index,
+            signer,
+        } => {
+            serde_json::json!({ "kind": "not_a_voter", "epoch": epoch, "index": index, "signer": signer })
+        }
+        E::BadVoteSignature {
+            epoch,
+            index,
+            signer,
+        } => {
+            serde_json::json!({ "kind": "bad_vote_signature", "epoch": epoch, "index": index, "signer": signer })
+        }
+        E::DuplicateVote { epoch, signer } => {
+            serde_json::json!({ "kind": "duplicate_vote", "epoch": epoch, "signer": signer })
+        }
+        E::NotApproved {
+            epoch,
+            power,
+            total,
+        } => {
+            serde_json::json!({ "kind": "not_approved", "epoch": epoch, "power": power, "total": total })
+        }
+        E::BadChange { epoch, why } => {
+            serde_json::json!({ "kind": "bad_change", "epoch": epoch, "why": change_error(why) })
+        }
+        E::BadCheckpoint { epoch, why } => {
+            serde_json::json!({ "kind": "bad_checkpoint", "epoch": epoch, "why": checkpoint_error(why) })
+        }
+        E::NotIncreasing {
+            epoch,
+            size,
+            previous,
+            previous_size,
+        } => serde_json::json!({
+            "kind": "not_increasing", "epoch": epoch, "size": size,
+            "previous": previous, "previous_size": previous_size,
+        }),
+    }
+}
+
+fn roster_view(r: &bansos_verifier::governance::Roster) -> Value {
+    serde_json::json!({
+        "roster": r,
+        "total_power": r.total_power(),
+        "quorum_power": r.quorum_power(),
+    })
+}
+
+/// The fields of a layout, concatenated.
+fn layout_bytes(layout: &Value) -> Vec<u8> {
+    arr(layout).iter().flat_map(|f| bytes(&f["hex"])).collect()
+}
+
+#[test]
+fn governance_changes_and_votes_decode_encode_and_verify() {
+    use bansos_verifier::governance::{Change, ROTATION_DOMAIN};
+    let v = load("governance.json");
+    let net = network(&v["network_id"]);
+    assert_eq!(bytes(&v["rotation_domain_hex"]), ROTATION_DOMAIN);
+    for m in arr(&v["new_members"]) {
+        let seed: [u8; 32] = bytes(&m["test_private_key_seed"])
+            .try_into()
+            .expect("32 bytes");
+        assert_eq!(
+            SigningKey::from_bytes(&seed).verifying_key(),
+            public_key(&m["public_key"])
+        );
+    }
+    let mut tags = std::collections::BTreeSet::new();
+    for c in arr(&v["changes"]) {
+        let name = s(&c["name"]);
+        let encoded = bytes(&c["hex"]);
+        let change = Change::from_bytes(&encoded).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(change.to_bytes(), encoded, "{name}: encode(decode(b)) != b");
+        let from_json: Change = serde_json::from_value(c["json"].clone()).expect("JSON view");
+        assert_eq!(from_json, change, "{name}: JSON view and bytes disagree");
+        assert_eq!(serde_json::to_value(&change).expect("json"), c["json"]);
+        assert_eq!(u64::from(change.tag()), u(&c["tag"]), "{name}");
+        assert_eq!(encoded[0], change.tag());
+        assert_eq!(change.name(), s(&c["change"]));
+        assert_eq!(layout_bytes(&c["layout"]), encoded, "{name}: layout");
+        assert_eq!(sha256(&[&encoded]), hash(&c["hash"]).0, "{name}: hash");
+        assert_eq!(change.hash(), hash(&c["hash"]));
+        tags.insert(change.tag());
+        if let bansos_verifier::governance::Change::RotateKey(r) = &change {
+            let statement = bytes(&c["rotation"]["statement_hex"]);
+            assert_eq!(
+                statement,
+                [
+                    ROTATION_DOMAIN,
+                    &net.0,
+                    &r.member.0.to_be_bytes(),
+                    &r.new_key
+                ]
+                .concat()
+            );
+            let new = VerifyingKey::from_bytes(&r.new_key).expect("key");
+            let sig = ed25519_dalek::Signature::from_bytes(&r.new_key_signature);
+            assert!(
+                new.verify_strict(&statement, &sig).is_ok(),
+                "{name}: new key"
+            );
+        }
+    }
+    assert_eq!(
+        tags.into_iter().collect::<Vec<_>>(),
+        (1..=8).collect::<Vec<u8>>()
+    );
+
+    let votes = arr(&v["votes"]);
+    assert!(votes.len() >= 5);
+    for e in votes {
+        let name = s(&e["name"]);
+        let encoded = bytes(&e["signed_tx_hex"]);
+        let tx = SignedTx::decode(&encoded).unwrap_or_else(|err| panic!("{name}: {err}"));
+        assert_eq!(tx.encode(), encoded, "{name}");
+        let TxBody::Vote(vote) = &tx.body else {
+            panic!("{name} is not a vote")
+        };
+        assert_eq!(vote.epoch, u(&e["epoch"]));
+        assert_eq!(tx.body.tag(), 6);
+        assert_eq!(u(&e["kind_tag"]), 6);
+        assert_eq!(s(&e["kind"]), "vote");
+        let from_json: SignedTx = serde_json::from_value(e["json"].clone()).expect("JSON view");
+        assert_eq!(from_json, tx, "{name}: JSON view");
+        assert_eq!(layout_bytes(&e["layout"]), encoded, "{name}: layout");
+        let key = public_key(&e["signer_public_key"]);
+        assert!(tx.verify(&net, &key), "{name}: signature");
+        let message = bytes(&e["signing_message_hex"]);
+        assert_eq!(
+            message,
+            [TX_SIGNING_DOMAIN, &net.0, &encoded[..encoded.len() - 64]].concat()
+        );
+        assert_eq!(sha256(&[&encoded]), hash(&e["tx_hash"]).0);
+        let leaf_bytes = bytes(&e["leaf_hex"]);
+        let leaf = Leaf::decode(&leaf_bytes).expect("leaf");
+        assert_eq!(leaf.tx, tx);
+        assert_eq!(leaf.encode(), leaf_bytes);
+        assert_eq!(sha256(&[&[0], &leaf_bytes]), hash(&e["leaf_hash"]).0);
+    }
+
+    let refused = arr(&v["refused_changes"]);
+    assert!(refused.len() >= 25);
+    for case in refused {
+        let err = refused_input(case);
+        assert_eq!(
+            refusal_json(&err),
+            case["error"],
+            "{}: {err}",
+            s(&case["name"])
+        );
+    }
+}
+
+#[test]
+fn governance_apply_accepts_and_refuses_as_stated() {
+    use bansos_verifier::governance::{Change, Roster};
+    let v = load("governance.json");
+    let net = network(&v["network_id"]);
+    let rosters = &v["apply"]["rosters"];
+    // The genesis roster is the one the trust policy builds.
+    let policy = bansos_verifier::policy::TrustPolicy::parse(v["policy"].to_string().as_bytes())
+        .expect("policy");
+    assert_eq!(
+        serde_json::to_value(policy.history().current()).expect("json"),
+        rosters["genesis"]["roster"]
+    );
+    let cases = arr(&v["apply"]["cases"]);
+    let (mut accepted, mut refused) = (0, std::collections::BTreeSet::new());
+    for case in cases {
+        let name = s(&case["name"]);
+        let roster: Roster = serde_json::from_value(rosters[s(&case["roster"])]["roster"].clone())
+            .unwrap_or_else(|e| panic!("{name}: roster: {e}"));
+        let change = Change::from_bytes(&bytes(&case["change_hex"])).expect("change decodes");
+        let want = &case["expect"];
+        match roster.apply(&net, &change) {
+            Ok(next) => {
+                assert_eq!(want["ok"], true, "{name}: accepted");
+                assert_eq!(roster_view(&next), want["roster"], "{name}");
+                assert_eq!(next.epoch, roster.epoch + 1);
+                accepted += 1;
+            }
+            Err(e) => {
+                assert_eq!(want["ok"], false, "{name}: refused with {e}");
+                assert_eq!(change_error(&e), want["error"], "{name}");
+                assert_eq!(e.to_string(), s(&want["reason"]), "{name}");
+                refused.insert(s(&want["error"]["kind"]).to_string());
+            }
+        }
+    }
+    assert!(accepted >= 8);
+    assert_eq!(refused.len(), 14, "every ChangeError kind: {refused:?}");
+}
+
+#[test]
+fn governance_key_histories_follow_or_refuse_and_checkpoints_verify_by_epoch() {
+    use bansos_verifier::policy::TrustPolicy;
+    let v = load("governance.json");
+    let genesis = TrustPolicy::parse(v["policy"].to_string().as_bytes()).expect("policy");
+    let follow = |doc: &Value| {
+        let mut p = genesis.clone();
+        let r = p.follow(doc.to_string().as_bytes());
+        (r, p)
+    };
+    let valid = arr(&v["histories"]["valid"]);
+    assert!(valid.len() >= 2);
+    let mut checkpoints = 0;
+    for chain in valid {
+        let name = s(&chain["name"]);
+        let (r, p) = follow(&chain["document"]);
+        r.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = &chain["expect"];
+        assert_eq!(want["ok"], true);
+        assert_eq!(p.history().current().epoch, u(&want["epoch"]), "{name}");
+        let rosters: Vec<Value> = p.history().rosters().iter().map(roster_view).collect();
+        assert_eq!(Value::from(rosters), want["rosters"], "{name}");
+        // Following the same document again changes nothing.
+        let mut again = p.clone();
+        again
+            .follow(chain["document"].to_string().as_bytes())
+            .expect("again");
+        assert_eq!(again.history().rosters(), p.history().rosters());
+        for cp in arr(&chain["checkpoints"]) {
+            let cname = format!("{name}/{}", s(&cp["name"]));
+            let note = s(&cp["note"]).as_bytes();
+            let want = &cp["expect"];
+            let size = u(&cp["size"]);
+            assert_eq!(
+                p.history().roster_for(size).epoch,
+                u(&want["epoch"]),
+                "{cname}"
+            );
+            let got = match p.verify_checkpoint(note) {
+                Ok(ok) => serde_json::json!({
+                    "epoch": p.history().roster_for(ok.checkpoint.size.0).epoch,
+                    "ok": true,
+                    "signers": ok.verified.signers,
+                    "cosigned_at": ok.verified.cosigned_at.iter().map(|(n, t)| serde_json::json!({"name": n, "time": t})).collect::<Vec<_>>(),
+                }),
+                Err(e) => {
+                    serde_json::json!({ "epoch": u(&want["epoch"]), "ok": false, "error": checkpoint_error(&e) })
+                }
+            };
+            assert_eq!(&got, want, "{cname}");
+            checkpoints += 1;
+        }
+    }
+    assert!(checkpoints >= 15);
+    let invalid = arr(&v["histories"]["invalid"]);
+    let mut kinds = std::collections::BTreeSet::new();
+    for case in invalid {
+        let name = s(&case["name"]);
+        let (r, p) = follow(&case["document"]);
+        let e = r.expect_err(name);
+        let want = &case["expect"];
+        assert_eq!(want["ok"], false);
+        assert_eq!(history_error(&e), want["error"], "{name}: {e}");
+        assert_eq!(e.to_string(), s(&want["reason"]), "{name}");
+        assert_eq!(
+            p.history().current().epoch,
+            0,
+            "{name}: a refused history changes nothing"
+        );
+        kinds.insert(s(&want["error"]["kind"]).to_string());
+    }
+    assert_eq!(kinds.len(), 12, "every HistoryError kind: {kinds:?}");
+}
+
+#[test]
+fn governance_citizen_verdicts_follow_the_bundles_key_history() {
+    use bansos_verifier::citizen::check_bundle;
+    use bansos_verifier::commitment::Nik;
+    use bansos_verifier::policy::TrustPolicy;
+    let v = load("governance.json");
+    let policy = TrustPolicy::parse(v["policy"].to_string().as_bytes()).expect("policy");
+    // The genesis policy is citizen.json's: old bundles and new ones are checked alike.
+    assert_eq!(
+        v["policy"],
+        load("citizen.json")["policies"]["validators_quorum_3"]
+    );
+    let cases = arr(&v["citizen"]["cases"]);
+    assert!(cases.len() >= 6);
+    let mut outcomes = std::collections::BTreeSet::new();
+    for case in cases {
+        let name = s(&case["name"]);
+        let receipt = Receipt::parse(s(&case["receipt"])).expect("receipt");
+        let nik = Nik::parse(s(&case["nik"])).expect("nik");
+        let verdict = check_bundle(
+            &policy,
+            &receipt,
+            &nik,
+            s(&case["bundle"]).as_bytes(),
+            u(&case["now"]),
+        );
+        let got = serde_json::to_value(&verdict).expect("json");
+        assert_eq!(got, case["expect"], "case {name}");
+        outcomes.insert(format!(
+            "{}/{}",
+            got["outcome"].as_str().unwrap_or(""),
+            got["error"]["kind"].as_str().unwrap_or("")
+        ));
+    }
+    assert!(outcomes.contains("claimed/"), "{outcomes:?}");
+    assert!(
+        outcomes.contains("invalid_checkpoint/key_history"),
+        "{outcomes:?}"
+    );
 }

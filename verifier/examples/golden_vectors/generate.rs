@@ -42,6 +42,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("tiles.json", render(&tiles(&w))),
         ("tlog_proof.json", render(&tlog_proofs(&w))),
         ("citizen.json", render(&citizen(&w))),
+        ("governance.json", render(&governance::governance(&w))),
     ]
 }
 
@@ -2664,12 +2665,48 @@ fn tlog_proofs(w: &World) -> J {
     }
 }
 
+/// The trust policy of the golden network: the four validators, quorum 3, no witnesses, the
+/// members and programs named (citizen.json's `validators_quorum_3`, governance.json's genesis).
+fn golden_policy_file(w: &World) -> bansos_verifier::policy::PolicyFile {
+    use bansos_verifier::policy::{PolicyFile, PolicyMember, PolicyProgram};
+    PolicyFile {
+        format: bansos_verifier::policy::POLICY_FORMAT.into(),
+        network_name: "golden-vectors".into(),
+        network_id: w.network,
+        origin: ORIGIN.into(),
+        quorum: 3,
+        verifier_keys: (0..4).map(|i| w.vkey(i).to_string()).collect(),
+        witnesses: Vec::new(),
+        witness_quorum: 0,
+        members: w
+            .members
+            .iter()
+            .map(|m| PolicyMember {
+                id: m.id,
+                name: m.name.into(),
+                display_name: m.name.split('.').next().expect("name").to_uppercase(),
+                role: m.role.into(),
+            })
+            .collect(),
+        programs: vec![
+            PolicyProgram {
+                code: "PKH".into(),
+                name: "Program Keluarga Harapan".into(),
+            },
+            PolicyProgram {
+                code: "SEMBAKO".into(),
+                name: "Program Sembako".into(),
+            },
+        ],
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The citizen's check (docs/VERIFY.md): receipts, NIKs and receipt bundles with their verdicts.
 
 fn citizen(w: &World) -> J {
     use bansos_verifier::citizen::{self, Evidence, Outcome, Proven};
-    use bansos_verifier::policy::{PolicyFile, PolicyMember, PolicyProgram, TrustPolicy};
+    use bansos_verifier::policy::{PolicyFile, TrustPolicy};
 
     // The golden log, then allocation D (never claimed) and E (600,000 of which 400,000 paid).
     let extra = [
@@ -2741,36 +2778,7 @@ fn citizen(w: &World) -> J {
         events: events.iter().map(|&i| proven(i)).collect(),
     };
 
-    let policy_file = PolicyFile {
-        format: bansos_verifier::policy::POLICY_FORMAT.into(),
-        network_name: "golden-vectors".into(),
-        network_id: w.network,
-        origin: ORIGIN.into(),
-        quorum: 3,
-        verifier_keys: (0..4).map(|i| w.vkey(i).to_string()).collect(),
-        witnesses: Vec::new(),
-        witness_quorum: 0,
-        members: w
-            .members
-            .iter()
-            .map(|m| PolicyMember {
-                id: m.id,
-                name: m.name.into(),
-                display_name: m.name.split('.').next().expect("name").to_uppercase(),
-                role: m.role.into(),
-            })
-            .collect(),
-        programs: vec![
-            PolicyProgram {
-                code: "PKH".into(),
-                name: "Program Keluarga Harapan".into(),
-            },
-            PolicyProgram {
-                code: "SEMBAKO".into(),
-                name: "Program Sembako".into(),
-            },
-        ],
-    };
+    let policy_file = golden_policy_file(w);
     let policy = TrustPolicy::new(policy_file.clone()).expect("policy");
     let tag = bansos_verifier::receipt::network_tag(&w.network);
 
@@ -3162,3 +3170,9 @@ fn citizen(w: &World) -> J {
         "cases" => out,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// governance.json
+
+#[path = "governance.rs"]
+mod governance;
