@@ -8,22 +8,31 @@
 //! tiles and verified with the RFC 9162 algorithm, as an independent cross-check of the tile
 //! math. Entries are opaque bytes: any C2SP tlog-tiles log can be audited.
 //!
+//! Trust is either keys and a quorum (any log) or a Bansos Ledger trust policy. With a trust
+//! policy the log's key history (`key-history`) is followed from the genesis keys first, so a
+//! checkpoint signed by the validators of any later epoch verifies, and the governance votes
+//! the history cites are looked for in the entries read: each approved change's votes must be
+//! entries of the epoch they name, the last one just before the epoch's start.
+//!
 //! The audit does no I/O of its own; it reads through [`Fetch`] and takes its random seed as a
 //! parameter, so a run can be repeated exactly.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use bansos_verifier::checkpoint::verify_checkpoint;
+use bansos_verifier::checkpoint::{Checkpoint, VerifiedCheckpoint, verify_checkpoint};
+use bansos_verifier::entry::{Leaf, TxBody};
 use bansos_verifier::hash::{HASH_BYTES, Hash, LeafIndex, TreeSize, leaf_hash};
 use bansos_verifier::merkle;
-use bansos_verifier::note::{NOTE_BYTES_MAX, Policy};
+use bansos_verifier::note::{NOTE_BYTES_MAX, Note, Policy, VerifierKey};
+use bansos_verifier::policy::TrustPolicy;
 use bansos_verifier::tile::{
     self, ENTRY_BYTES_MAX, TILE_BYTES_FULL, TILE_WIDTH, TileError, TileKind, TileRef, VerifiedTiles,
 };
 use rand::rngs::StdRng;
 use rand::{RngExt as _, SeedableRng as _};
 
-use crate::failure::{Classify as _, Outcome, invalid, unchecked};
+use crate::failure::{Classify as _, Failure, Outcome, invalid, unchecked};
+use crate::keys;
 
 /// Logs up to this many entries are audited completely: every tile and every entry bundle.
 pub const AUDIT_FULL_ENTRIES_MAX: u64 = 100_000;
@@ -43,6 +52,58 @@ pub trait Fetch {
     /// The bytes at `path` under the log's prefix (`checkpoint`, `tile/0/000`, ...), or
     /// `None` if the log answers "not found". A response over `bytes_max` bytes is an error.
     fn get(&self, path: &str, bytes_max: u64) -> Outcome<Option<Vec<u8>>>;
+}
+
+/// Who must have signed the checkpoint.
+#[derive(Clone, Copy, Debug)]
+pub enum Trust<'a> {
+    /// A quorum of these keys. Entries are opaque bytes: any C2SP tlog-tiles log.
+    Keys(&'a Policy),
+    /// A Bansos Ledger network's trust policy, followed through the key history it holds
+    /// (for `log`: then through the log's own `key-history`).
+    Network(&'a TrustPolicy),
+}
+
+impl Trust<'_> {
+    /// Checks a checkpoint note: its origin (`origin`, or the policy's) and its signatures, by
+    /// the keys, or by the validators of the epoch its size falls in (and the witnesses the
+    /// policy requires). A checkpoint that fails while signed by keys this trust does not know
+    /// says what to do about it. `what` names the checkpoint in the error.
+    pub fn verify_checkpoint(
+        &self,
+        note: &[u8],
+        origin: Option<&str>,
+        what: &str,
+    ) -> Result<VerifiedCheckpoint, Failure> {
+        let (result, known, advice) = match self {
+            Trust::Keys(policy) => (
+                verify_checkpoint(note, origin, policy),
+                policy.keys().to_vec(),
+                keys::ADVICE_KEYS,
+            ),
+            Trust::Network(policy) => {
+                let result = policy.verify_checkpoint(note);
+                let size = Note::parse(note)
+                    .ok()
+                    .and_then(|n| Checkpoint::parse_body(n.text()).ok())
+                    .map_or(u64::MAX, |c| c.size.0);
+                let known: Vec<VerifierKey> = policy
+                    .history()
+                    .roster_for(size)
+                    .validator_vkeys()
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
+                (result, known, keys::ADVICE_HISTORY)
+            }
+        };
+        result.map_err(|e| {
+            invalid(format!(
+                "{what}: {e}{}",
+                keys::unknown_signers_hint(note, &known, advice)
+            ))
+        })
+    }
 }
 
 /// What to check beyond the signatures.
@@ -75,25 +136,60 @@ pub struct AuditReport {
     pub entries: u64,
     /// Inclusion proofs built and verified.
     pub inclusion_proofs: u64,
+    /// With a trust policy: the epoch whose validators signed the checkpoint.
+    pub epoch: Option<u64>,
+    /// With a trust policy: what was checked of the key history's changes.
+    pub governance: Option<GovernanceCheck>,
 }
 
-/// Runs the audit against the log `log` under `policy`.
-pub fn audit(log: &dyn Fetch, policy: &Policy, options: &AuditOptions) -> Outcome<AuditReport> {
+/// Runs the audit against the log `log` under `trust`.
+pub fn audit(log: &dyn Fetch, trust: Trust<'_>, options: &AuditOptions) -> Outcome<AuditReport> {
     let bytes = log
         .get("checkpoint", CHECKPOINT_BYTES_MAX)?
         .ok_or_else(|| {
             unchecked("the log serves no checkpoint (HTTP 404): is the URL the log's prefix?")
         })?;
-    let verified =
-        verify_checkpoint(&bytes, options.origin.as_deref(), policy).invalid("checkpoint")?;
+    // With a trust policy, the validators are followed through the log's key history first.
+    let followed = match trust {
+        Trust::Network(policy) => {
+            let mut followed = policy.clone();
+            if let Some(history) = keys::fetch_key_history(log)? {
+                keys::follow(&mut followed, &history, "the log serves (GET key-history)")?;
+            }
+            Some(followed)
+        }
+        Trust::Keys(_) => None,
+    };
+    let trust = followed.as_ref().map_or(trust, Trust::Network);
+    let verified = trust.verify_checkpoint(&bytes, options.origin.as_deref(), "checkpoint")?;
     let (size, root) = (verified.checkpoint.size, verified.checkpoint.root);
-    progress(format_args!(
-        "checkpoint: origin {}, size {size}, root {root}, signed by {} of the {} trusted keys ({})",
-        verified.checkpoint.origin,
-        verified.verified.signers.len(),
-        policy.keys().len(),
-        verified.verified.signers.join(", ")
-    ));
+    let epoch = match trust {
+        Trust::Keys(policy) => {
+            progress(format_args!(
+                "checkpoint: origin {}, size {size}, root {root}, signed by {} of the {} trusted keys ({})",
+                verified.checkpoint.origin,
+                verified.verified.signers.len(),
+                policy.keys().len(),
+                verified.verified.signers.join(", ")
+            ));
+            None
+        }
+        Trust::Network(policy) => {
+            let roster = policy.history().roster_for(size.0);
+            progress(format_args!(
+                "checkpoint: origin {}, size {size}, root {root}, signed by {} of the {} validators of epoch {} ({})",
+                verified.checkpoint.origin,
+                verified.verified.signers.len(),
+                roster.validators().count(),
+                roster.epoch,
+                verified.verified.signers.join(", ")
+            ));
+            Some(roster.epoch)
+        }
+    };
+    let mut governance = followed
+        .as_ref()
+        .map(|policy| Governance::new(policy, size));
 
     let mut report = AuditReport {
         size,
@@ -104,17 +200,27 @@ pub fn audit(log: &dyn Fetch, policy: &Policy, options: &AuditOptions) -> Outcom
         bundles: 0,
         entries: 0,
         inclusion_proofs: 0,
+        epoch,
+        governance: None,
     };
     let mut tiles = VerifiedTiles::new(size, root);
     report.tiles += check_edge(log, &mut tiles)?;
 
     let mut rng = StdRng::seed_from_u64(options.seed);
     let bundle_count = size.0.div_ceil(TILE_WIDTH);
-    let bundles: Vec<u64> = if report.complete {
+    let mut bundles: Vec<u64> = if report.complete {
         (0..bundle_count).collect()
     } else {
         sample_with_last(&mut rng, bundle_count, options.sample_bundles)
     };
+    if let Some(g) = &governance
+        && !report.complete
+    {
+        // The entry before each epoch's start is the change's approving vote: always read.
+        let mut with: BTreeSet<u64> = bundles.into_iter().collect();
+        with.extend(g.approving_bundles());
+        bundles = with.into_iter().collect();
+    }
     let proved = choose_proved_entries(&mut rng, size, &bundles);
     progress(format_args!(
         "checking {} of {bundle_count} entry bundles{}",
@@ -134,6 +240,11 @@ pub fn audit(log: &dyn Fetch, policy: &Policy, options: &AuditOptions) -> Outcom
             .expect("a bundle index below the bundle count");
         let bytes = fetch(log, &tile)?;
         let entries = tiles.check_bundle(&tile, &bytes).map_err(invalid)?;
+        if let Some(g) = &mut governance {
+            for (i, entry) in entries.iter().enumerate() {
+                g.on_entry(bundle * TILE_WIDTH + i as u64, entry)?;
+            }
+        }
         report.bundles += 1;
         report.entries += entries.len() as u64;
         for &position in proved.get(&bundle).into_iter().flatten() {
@@ -166,7 +277,188 @@ pub fn audit(log: &dyn Fetch, policy: &Policy, options: &AuditOptions) -> Outcom
         "inclusion proofs verified for {} entries",
         report.inclusion_proofs
     ));
+    report.governance = governance
+        .map(|g| g.finish(&tiles, report.complete))
+        .transpose()?;
     Ok(report)
+}
+
+/// What the audit found of the governance changes of the key history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GovernanceCheck {
+    /// Approved changes whose epoch starts within the checkpoint: each one's approving vote
+    /// was found as the entry just before its epoch's start.
+    pub changes: u64,
+    /// Votes those changes cite.
+    pub votes: u64,
+    /// Of them, found among the entries read, each within the epoch it names (all of them in a
+    /// complete audit).
+    pub votes_found: u64,
+    /// Approved changes whose epoch starts after the checkpoint (not checked against it).
+    pub later: u64,
+}
+
+/// One approved change of the key history, as the log must show it.
+struct LinkCheck {
+    epoch: u64,
+    /// The log size from which the new epoch signs.
+    start: u64,
+    /// The start of the epoch the votes were cast in (they name it): the votes are entries in
+    /// `previous..start`.
+    previous: u64,
+    /// Where each vote was found.
+    found: Vec<Option<u64>>,
+    /// Whether the entry before `start` was found to be one of the votes.
+    approving: bool,
+    /// The root of the epoch's first checkpoint (of size `start`), signed by its validators.
+    root: Hash,
+}
+
+/// The governance votes a key history cites, looked for in the entries read. The ledger
+/// applies a block's votes after its other transactions and refuses votes after an approval in
+/// the same block, so the block that approves a change ends with the approving vote, and the
+/// epoch starts right after it (docs/AUDIT.md, "Governance").
+struct Governance {
+    links: Vec<LinkCheck>,
+    /// The votes by their signed transaction's canonical bytes in hex: (link, vote).
+    by_vote: HashMap<String, (usize, usize)>,
+    /// Link by its epoch's start size.
+    by_start: HashMap<u64, usize>,
+    later: u64,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Governance {
+    fn new(policy: &TrustPolicy, size: TreeSize) -> Governance {
+        let history = policy.history();
+        let rosters = history.rosters();
+        let mut g = Governance {
+            links: Vec::new(),
+            by_vote: HashMap::new(),
+            by_start: HashMap::new(),
+            later: 0,
+        };
+        for (i, link) in history.links().iter().enumerate() {
+            let (previous, start) = (rosters[i].start_size, rosters[i + 1].start_size);
+            if start > size.0 {
+                g.later += 1;
+                continue;
+            }
+            // The history checked this note when it was followed.
+            let root = Note::parse(link.checkpoint.as_bytes())
+                .ok()
+                .and_then(|n| Checkpoint::parse_body(n.text()).ok())
+                .expect("a followed link's checkpoint parses")
+                .root;
+            let n = g.links.len();
+            for (v, vote) in link.votes.iter().enumerate() {
+                g.by_vote.insert(vote.clone(), (n, v));
+            }
+            g.by_start.insert(start, n);
+            g.links.push(LinkCheck {
+                epoch: link.epoch,
+                start,
+                previous,
+                found: vec![None; link.votes.len()],
+                approving: false,
+                root,
+            });
+        }
+        if g.later > 0 {
+            progress(format_args!(
+                "note: {} approved changes of the key history take effect after this checkpoint: not checked against it",
+                g.later
+            ));
+        }
+        g
+    }
+
+    /// The entry bundles holding the entry before each epoch's start.
+    fn approving_bundles(&self) -> impl Iterator<Item = u64> + '_ {
+        self.links.iter().map(|l| (l.start - 1) / TILE_WIDTH)
+    }
+
+    /// Entry `index` (checked against the root): a vote the history cites must lie in the
+    /// epoch it names, and the entry before an epoch's start must be one of its votes.
+    fn on_entry(&mut self, index: u64, bytes: &[u8]) -> Outcome<()> {
+        let vote = Leaf::decode(bytes)
+            .ok()
+            .filter(|leaf| matches!(leaf.tx.body, TxBody::Vote(_)))
+            .and_then(|leaf| self.by_vote.get(&hex(&leaf.tx.encode())).copied());
+        if let Some(&l) = self.by_start.get(&(index + 1)) {
+            let link = &mut self.links[l];
+            if vote.is_none_or(|(k, _)| k != l) {
+                return Err(invalid(format!(
+                    "the key history's epoch {} starts at log size {}, but entry {index}, the last of the block before, is not one of the votes that approved its change",
+                    link.epoch, link.start
+                )));
+            }
+            link.approving = true;
+        }
+        if let Some((l, v)) = vote {
+            let link = &mut self.links[l];
+            if !(link.previous..link.start).contains(&index) {
+                return Err(invalid(format!(
+                    "vote {v} of the key history's epoch {} is entry {index}, outside the epoch it was cast in (log sizes {} to {})",
+                    link.epoch,
+                    link.previous,
+                    link.start - 1
+                )));
+            }
+            link.found[v] = Some(index);
+        }
+        Ok(())
+    }
+
+    /// After the entries: each epoch's first checkpoint must be of this log (its root is the
+    /// root of the log's first `start` entries, from the checked tiles), and in a complete audit
+    /// every vote must have been found.
+    fn finish(self, tiles: &VerifiedTiles, complete: bool) -> Outcome<GovernanceCheck> {
+        let mut check = GovernanceCheck {
+            changes: self.links.len() as u64,
+            votes: 0,
+            votes_found: 0,
+            later: self.later,
+        };
+        for link in &self.links {
+            assert!(
+                link.approving,
+                "the bundle before epoch {}'s start was read",
+                link.epoch
+            );
+            // The tiles on the path of entry start - 1 hold every subtree of the first `start`
+            // entries, and that bundle's chain was checked.
+            let root = merkle::root(tiles, TreeSize(link.start)).map_err(|e| {
+                unchecked(format!(
+                    "the root of the log at epoch {}'s start, size {}: {e}",
+                    link.epoch, link.start
+                ))
+            })?;
+            if root != link.root {
+                return Err(invalid(format!(
+                    "the first checkpoint of the key history's epoch {} (size {}, root {}) is not of this log, whose first {} entries have the root {root}: its validators signed another history",
+                    link.epoch, link.start, link.root, link.start
+                )));
+            }
+            for (v, found) in link.found.iter().enumerate() {
+                check.votes += 1;
+                match found {
+                    Some(_) => check.votes_found += 1,
+                    None if complete => {
+                        return Err(invalid(format!(
+                            "vote {v} of the key history's epoch {} is not in the log: the validators cite a vote they never logged",
+                            link.epoch
+                        )));
+                    }
+                    None => {}
+                }
+            }
+        }
+        Ok(check)
+    }
 }
 
 /// Which entries of the checked `bundles` get an inclusion proof, as positions by bundle: a

@@ -26,7 +26,15 @@ Keys:
     kemensos.example+1a2b3c4d+AU8...=
   Get the keys from the log's operators through a channel you trust (for Bansos Ledger: the
   genesis file). --keys-file takes one key per line; blank lines and lines starting with # are
-  skipped. --key and --keys-file may be repeated and combined.";
+  skipped. --key and --keys-file may be repeated and combined.
+
+Trust policy:
+  For a Bansos Ledger network give its trust policy instead (--policy policy.json, made from the
+  genesis by `bansos-genesis policy`). Validators may change by governance (members added or
+  removed, keys rotated); with --policy the changes are followed from the genesis keys through
+  the network's key history, each one checked against the votes of the validators before it,
+  so a checkpoint signed by today's validators verifies. `log` reads the history the log
+  serves (GET <URL>/key-history); `proof` takes it from --key-history FILE or --node URL.";
 
 /// Checks a C2SP transparency log, or one entry's offline proof, against trusted keys.
 #[derive(Parser, Debug)]
@@ -39,7 +47,8 @@ have signed it. Everything else — tiles, entries, proofs — is checked agains
 log operator, a mirror or the network cannot change a byte unnoticed.
 
   bansos-verify log --url http://log.example/ledger --keys-file keys.txt --quorum 3
-  bansos-verify proof receipt.tlog-proof --keys-file keys.txt --quorum 3")]
+  bansos-verify proof receipt.tlog-proof --keys-file keys.txt --quorum 3
+  bansos-verify proof receipt.tlog-proof --policy policy.json --key-history key-history.json")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,7 +62,9 @@ enum Command {
 Audit a whole C2SP tlog-tiles log from its public checkpoint, tiles and entry bundles.
 
 Steps, each checked before the next is trusted:
-  1. GET <URL>/checkpoint; check its signatures (--key, --quorum) and origin (--origin).
+  1. GET <URL>/checkpoint; check its signatures (--key, --quorum) and origin (--origin). With
+     --policy: GET <URL>/key-history and follow the validators' changes from the genesis keys;
+     the checkpoint must be signed by the validators of the epoch its size is in.
   2. GET the edge tiles (the partial tile at each level) and recompute the checkpoint's root.
   3. Logs of up to 100000 entries: GET every hash tile and every entry bundle; check each full
      tile against its parent tile and recompute the hash of every entry.
@@ -61,10 +72,16 @@ Steps, each checked before the next is trusted:
      the last one) and the tiles above them.
   4. Build inclusion proofs for up to 32 of the checked entries (always the log's last entry)
      from the checked tiles and verify them against the root.
+  5. With --policy, for each change of the key history: the entry just before its epoch's start
+     must be one of the votes that approved it (read even in a sampled audit), the epoch's
+     first checkpoint must have the root of the log's entries before that start, and every vote
+     found in the entries read must lie in the epoch it names; a complete audit must find them
+     all.
 
-Entries are treated as opaque bytes, so any C2SP tlog-tiles log can be audited, not only
-Bansos Ledger. A partial tile that is gone (HTTP 404) is replaced by the start of its full tile,
-as the spec allows. http:// and https:// URLs are supported (TLS with bundled Mozilla roots).
+Entries are treated as opaque bytes (but the governance votes, with --policy), so any C2SP
+tlog-tiles log can be audited, not only Bansos Ledger. A partial tile that is gone (HTTP 404)
+is replaced by the start of its full tile, as the spec allows. http:// and https:// URLs are
+supported (TLS with bundled Mozilla roots).
 
 On success the last stdout line is:  OK size=<tree size> root=<base64 root>
 Compare that root with what others see (other nodes, witnesses, journalists): the same size
@@ -75,12 +92,16 @@ must always have the same root.")]
     #[command(after_long_help = EXIT_CODES_HELP)]
     #[command(long_about = "\
 Verify an offline C2SP tlog-proof file (c2sp.org/tlog-proof@v1): one entry, its inclusion proof
-and a signed checkpoint. No network is used.
+and a signed checkpoint. No network is used (but --node, to fetch a key history).
 
 The entry is hashed (RFC 6962 leaf hash) and the proof must lead from that hash to the root of a
 checkpoint signed by enough of the trusted keys. The entry is read from --entry-file, or else from
 the proof's `extra` line. `extra` is not trusted by itself, but a changed entry no longer hashes
 to the proven leaf, so the check fails.
+
+A checkpoint signed after the validators changed (governance) verifies with the network's trust
+policy and a key history that reaches its epoch: --policy policy.json with --key-history FILE
+(a node's /key-history, saved) or --node URL (fetched from there).
 
 On success the last stdout line is:  OK index=<entry index> size=<tree size> root=<base64 root>")]
     Proof(ProofArgs),
@@ -197,6 +218,40 @@ struct TrustArgs {
     /// The origin (first line) the checkpoint must carry, e.g. bansos.example/ledger.
     #[arg(long, value_name = "ORIGIN")]
     origin: Option<String>,
+
+    /// A Bansos Ledger network's trust policy instead of keys (policy.json from `bansos-genesis
+    /// policy`): its origin, its genesis validators and quorum, followed through the network's
+    /// key history.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["keys", "keys_files", "quorum", "origin"])]
+    policy: Option<PathBuf>,
+}
+
+/// What [`TrustArgs`] trust.
+enum Trusted {
+    Keys(bansos_verifier::note::Policy),
+    Network(Box<bansos_verifier::policy::TrustPolicy>),
+}
+
+impl TrustArgs {
+    fn trusted(&self) -> Outcome<Trusted> {
+        match &self.policy {
+            Some(path) => Ok(Trusted::Network(Box::new(keys::trust_policy(path)?))),
+            None => Ok(Trusted::Keys(keys::policy(
+                &self.keys,
+                &self.keys_files,
+                self.quorum,
+            )?)),
+        }
+    }
+}
+
+impl Trusted {
+    fn trust(&self) -> audit::Trust<'_> {
+        match self {
+            Trusted::Keys(policy) => audit::Trust::Keys(policy),
+            Trusted::Network(policy) => audit::Trust::Network(policy),
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +290,20 @@ struct ProofArgs {
 
     #[command(flatten)]
     trust: TrustArgs,
+
+    /// A key history saved from a node's /key-history: the validators' changes since genesis,
+    /// each checked against the trust policy's genesis keys and the votes of the epoch before.
+    #[arg(long, value_name = "FILE", requires = "policy")]
+    key_history: Option<PathBuf>,
+
+    /// Fetch the key history from this node (GET <URL>/key-history); nothing else is fetched.
+    #[arg(long, value_name = "URL", requires = "policy")]
+    node: Option<String>,
+
+    /// Seconds allowed for the key history request.
+    #[arg(long, value_name = "SECONDS", default_value_t = http::REQUEST_TIMEOUT_SECS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    timeout_secs: u64,
 }
 
 fn main() -> ExitCode {
@@ -265,7 +334,7 @@ fn main() -> ExitCode {
 }
 
 fn run_log(args: LogArgs) -> Outcome<String> {
-    let policy = keys::policy(&args.trust.keys, &args.trust.keys_files, args.trust.quorum)?;
+    let trusted = args.trust.trusted()?;
     let log = http::HttpLog::new(&args.url, Duration::from_secs(args.timeout_secs))?;
     // Randomness is an input of the audit; print it so that the same sample can be re-checked.
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -275,7 +344,13 @@ fn run_log(args: LogArgs) -> Outcome<String> {
         sample_bundles: args.sample,
         seed,
     };
-    let report = audit::audit(&log, &policy, &options)?;
+    let report = audit::audit(&log, trusted.trust(), &options)?;
+    if let Some(g) = report.governance.as_ref().filter(|g| g.changes > 0) {
+        eprintln!(
+            "governance: {} approved changes checked against the log (each one's approving vote is the entry before its epoch's start); {} of their {} votes found in the entries read, each in the epoch it names",
+            g.changes, g.votes_found, g.votes
+        );
+    }
     eprintln!(
         "{} audit passed (checkpoint signed by {}): {} hash tiles, {} entry bundles, {} entries, {} inclusion proofs checked",
         if report.complete {
@@ -293,12 +368,27 @@ fn run_log(args: LogArgs) -> Outcome<String> {
 }
 
 fn run_proof(args: ProofArgs) -> Outcome<String> {
-    let policy = keys::policy(&args.trust.keys, &args.trust.keys_files, args.trust.quorum)?;
+    let mut trusted = args.trust.trusted()?;
+    if let Trusted::Network(policy) = &mut trusted {
+        if let Some(path) = &args.key_history {
+            let history = keys::read_key_history(path)?;
+            keys::follow(policy, &history, &format!("in {}", path.display()))?;
+        }
+        if let Some(url) = &args.node {
+            let node = http::HttpLog::new(url, Duration::from_secs(args.timeout_secs))?;
+            match keys::fetch_key_history(&node)? {
+                Some(history) => {
+                    keys::follow(policy, &history, &format!("of {}", node.url("key-history")))?
+                }
+                None => eprintln!("note: {url} serves no key history (HTTP 404)"),
+            }
+        }
+    }
     let report = proof::verify(
         &args.file,
         args.entry_file.as_deref(),
         args.trust.origin.as_deref(),
-        &policy,
+        trusted.trust(),
     )?;
     Ok(format!(
         "OK index={} size={} root={}",

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `bansos-verify` binary: it audits logs served from 127.0.0.1 and
 //! checks tlog-proof files, and must fail, naming the culprit, on every kind of tampering.
 
+mod governance;
 mod log;
 mod proof;
 mod support;

@@ -1,6 +1,7 @@
 //! Test support: a local HTTP server, test-log builders, and a runner for the real binary.
 
 pub mod builder;
+pub mod governance;
 pub mod gzip;
 pub mod server;
 
