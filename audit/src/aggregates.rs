@@ -5,7 +5,10 @@
 //! The mirror is trusted for nothing: every entry bundle the checkpoint's size calls for is read
 //! and split with `bansos_verifier::tile`, every entry is hashed, and the RFC 6962 root of those
 //! hashes must be the checkpoint's root, or nothing is written (exit 1). With `--genesis` the
-//! checkpoint must also carry a quorum of the genesis validators' signatures and its origin.
+//! checkpoint must also carry its origin and a quorum of the signatures of the validators of
+//! its epoch: the genesis validators, or, after governance changes, those the mirror's
+//! `key-history` leads to from them; and every entry's signer and role are checked against the
+//! members in force when it was logged, with the votes tallied again (`governance`).
 //!
 //! The rules are re-checked with this module's own code, not the `ledger` crate's: an auditor
 //! does not reuse the code it audits. Formats come from `bansos-verifier` (they are what the
@@ -32,18 +35,21 @@ use std::sync::OnceLock;
 
 use anyhow::Context as _;
 use bansos_genesis::Network;
-use bansos_verifier::checkpoint::{Checkpoint, verify_checkpoint};
+use bansos_verifier::checkpoint::Checkpoint;
 use bansos_verifier::commitment::claim_lock;
 use bansos_verifier::entry::{AllocationId, Leaf, TxBody};
+use bansos_verifier::governance::{Role, Roster};
 use bansos_verifier::hash::{Hash, leaf_hash};
 use bansos_verifier::merkle::{self, SubtreeHashes};
-use bansos_verifier::note::{Note, Policy};
+use bansos_verifier::note::Note;
 use bansos_verifier::tile::{
     TILE_HEIGHT, TILE_WIDTH, TileKind, full_tile_root, parse_bundle, tile_at_size,
 };
 use serde::Serialize;
 
 use crate::anomalies::{self, Anomaly, Thresholds};
+use crate::governance::Governance;
+use crate::trust::Trust;
 
 /// The `format` of `aggregates.json`.
 pub const AGGREGATES_FORMAT: &str = "bansos-ledger/aggregates@v1";
@@ -436,8 +442,6 @@ struct Auditor {
     /// Whether `programs` started from the genesis (without it an unknown program proves
     /// nothing: it may be one of the genesis's).
     programs_complete: bool,
-    /// Members that may pay out (banks and PT Pos), when the genesis is known.
-    payers: Option<std::collections::HashSet<u16>>,
 }
 
 /// What a program allows.
@@ -448,7 +452,12 @@ struct ProgramRule {
     registered_at: Option<u64>,
 }
 
-fn violation(rule: &'static str, mut entries: Vec<u64>, detail: String) -> RuleViolation {
+/// A violation of `rule` by `entries` (sorted, each once).
+pub(crate) fn violation(
+    rule: &'static str,
+    mut entries: Vec<u64>,
+    detail: String,
+) -> RuleViolation {
     entries.sort_unstable();
     entries.dedup();
     RuleViolation {
@@ -474,11 +483,10 @@ impl Auditor {
             tracker: anomalies::Tracker::new(thresholds),
             programs: HashMap::new(),
             programs_complete: false,
-            payers: None,
         }
     }
 
-    /// Starts from the genesis: its programs and which members may pay out.
+    /// Starts from the genesis: its programs.
     fn know_genesis(&mut self, net: &Network) {
         for p in &net.genesis.programs {
             self.programs.insert(
@@ -492,23 +500,17 @@ impl Auditor {
             );
         }
         self.programs_complete = true;
-        self.payers = Some(
-            net.genesis
-                .members
-                .iter()
-                .filter(|m| m.role == bansos_genesis::Role::Bank)
-                .map(|m| m.id.0)
-                .collect(),
-        );
     }
 
-    /// The program rules an allocation must follow (the ledger's, re-checked).
+    /// The program rules an allocation must follow (the ledger's, re-checked); with the
+    /// members in force (`roster`), its payer must be an active bank or PT Pos.
     fn check_allocation(
         &mut self,
         index: u64,
         signer: u16,
         block_time: u64,
         a: &bansos_verifier::entry::Allocation,
+        roster: Option<&Roster>,
     ) {
         let code = a.program.as_str();
         let mut flag = |rule: &'static str, entries: Vec<u64>, detail: String| {
@@ -557,8 +559,10 @@ impl Auditor {
                 }
             }
         }
-        if let Some(payers) = &self.payers
-            && !payers.contains(&a.payer.0)
+        if let Some(roster) = roster
+            && !roster
+                .member(a.payer)
+                .is_some_and(|m| m.active && m.role == Role::Bank)
         {
             self.violations.push(violation(
                 "payer_not_bank",
@@ -589,7 +593,8 @@ impl Auditor {
         f(self.by_payer.entry(payer).or_default());
     }
 
-    fn on_entry(&mut self, index: u64, bytes: &[u8]) {
+    /// Entry `index`, with the members in force when it was logged if the genesis is known.
+    fn on_entry(&mut self, index: u64, bytes: &[u8], roster: Option<&Roster>) {
         let leaf = match Leaf::decode(bytes) {
             Ok(leaf) => leaf,
             Err(e) => {
@@ -624,7 +629,7 @@ impl Auditor {
                 }
             }
             TxBody::Allocation(a) => {
-                self.check_allocation(index, signer, leaf.block_time, a);
+                self.check_allocation(index, signer, leaf.block_time, a, roster);
                 if let Some(first) = self.allocations.get(&a.id) {
                     self.violations.push(violation(
                         "duplicate_allocation_id",
@@ -772,8 +777,8 @@ impl Auditor {
             }
             TxBody::Return(r) => self.close(index, signer, &r.allocation, "returned"),
             TxBody::Revocation(r) => self.close(index, signer, &r.allocation, "revoked"),
-            // Governance votes move no aid; their signatures and tally are checked with the
-            // signature check.
+            // Governance votes move no aid; their signatures and tally are checked by
+            // `governance`.
             TxBody::Vote(_) => {}
         }
     }
@@ -844,10 +849,11 @@ impl Auditor {
         });
     }
 
+    /// The aggregates; `members` (the roster at the end of the log) names the payers.
     fn finish(
         self,
         checkpoint: &Checkpoint,
-        network: Option<&Network>,
+        members: Option<&Roster>,
         generated_at: u64,
     ) -> Aggregates {
         let Auditor {
@@ -896,9 +902,9 @@ impl Auditor {
                 counts.finish();
                 PayerRow {
                     payer,
-                    payer_name: network
-                        .and_then(|n| {
-                            n.member(bansos_verifier::entry::MemberId(payer))
+                    payer_name: members
+                        .and_then(|r| {
+                            r.member(bansos_verifier::entry::MemberId(payer))
                                 .map(|m| m.display_name.clone())
                         })
                         .unwrap_or_default(),
@@ -947,55 +953,6 @@ impl Auditor {
     }
 }
 
-/// With the genesis: the transaction of entry `index` must be signed by the genesis member it
-/// names, for this network, and that member's role must allow its kind (ministries register
-/// programs, allocate and revoke; banks and PT Pos claim and return; auditors submit nothing).
-/// The role table is the auditor's own, written from docs/FORMAT.md, not the ledger crate's.
-fn signature_and_role(net: &Network, index: u64, bytes: &[u8]) -> Option<RuleViolation> {
-    use bansos_genesis::Role;
-    let leaf = Leaf::decode(bytes).ok()?; // reported as undecodable_entry by the auditor
-    let signer = leaf.tx.signer;
-    let (Some(member), Some(key)) = (net.member(signer), net.key(signer)) else {
-        return Some(violation(
-            "bad_signature",
-            vec![index],
-            format!(
-                "entry {index} names signer {}, not a genesis member",
-                signer.0
-            ),
-        ));
-    };
-    if !leaf.tx.verify(&net.id, key) {
-        return Some(violation(
-            "bad_signature",
-            vec![index],
-            format!(
-                "the signature of entry {index} is not {}'s for this network",
-                member.name
-            ),
-        ));
-    }
-    let allowed = matches!(
-        (member.role, &leaf.tx.body),
-        (
-            Role::Ministry,
-            TxBody::ProgramRegistered(_) | TxBody::Allocation(_) | TxBody::Revocation(_)
-        ) | (Role::Bank, TxBody::Claim(_) | TxBody::Return(_))
-            | (_, TxBody::Vote(_))
-    );
-    (!allowed).then(|| {
-        violation(
-            "role_not_allowed",
-            vec![index],
-            format!(
-                "entry {index} is a {} signed by {}, whose role may not submit it",
-                leaf.tx.body.kind_name(),
-                member.name
-            ),
-        )
-    })
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading the mirror
 
@@ -1009,22 +966,34 @@ pub fn compute(
 ) -> anyhow::Result<Result<Aggregates, String>> {
     let path = mirror.join("checkpoint");
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let checkpoint = match network {
-        Some(net) => {
-            let policy = Policy::new(net.validator_vkeys(), net.checkpoint_quorum())
-                .context("the genesis validators make no checkpoint policy")?;
-            match verify_checkpoint(&bytes, Some(&net.genesis.origin), &policy) {
-                Ok(v) => v.checkpoint,
-                Err(e) => {
-                    return Ok(Err(format!(
-                        "{} is not a checkpoint of this genesis's log signed by a quorum of {} of its {} validators: {e}",
-                        path.display(),
-                        net.checkpoint_quorum(),
-                        net.validator_vkeys().len()
-                    )));
-                }
+    let mut trust = network.map(Trust::genesis);
+    if let Some(trust) = &mut trust
+        && let Err(refusal) = trust.load(mirror)?
+    {
+        return Ok(Err(refusal));
+    }
+    let checkpoint = match &trust {
+        Some(trust) => match trust.verify(&bytes) {
+            Ok(v) => v.checkpoint,
+            Err(e) => {
+                let size = Note::parse(&bytes)
+                    .ok()
+                    .and_then(|n| Checkpoint::parse_body(n.text()).ok())
+                    .map_or(u64::MAX, |c| c.size.0);
+                let roster = trust.history().roster_for(size);
+                return Ok(Err(format!(
+                    "{} is not a checkpoint of this genesis's log signed by a quorum of {} of its {} validators{}: {}",
+                    path.display(),
+                    roster.quorum_power(),
+                    roster.validators().count(),
+                    match roster.epoch {
+                        0 => String::new(),
+                        epoch => format!(" of epoch {epoch}"),
+                    },
+                    trust.why(&bytes, &e, ADVICE)
+                )));
             }
-        }
+        },
         None => match Note::parse(&bytes)
             .map_err(|e| e.to_string())
             .and_then(|n| Checkpoint::parse_body(n.text()).map_err(|e| e.to_string()))
@@ -1043,6 +1012,7 @@ pub fn compute(
     if let Some(net) = network {
         auditor.know_genesis(net);
     }
+    let mut governance = network.map(Governance::new);
     let mut hashes = TiledLeafHashes::default();
     for n in 0..size.0.div_ceil(TILE_WIDTH) {
         let tile =
@@ -1058,12 +1028,21 @@ pub fn compute(
         for (i, entry) in entries.iter().enumerate() {
             let index = n * TILE_WIDTH + i as u64;
             leaf_hashes.push(leaf_hash(entry));
-            if let Some(net) = network
-                && let Some(v) = signature_and_role(net, index, entry)
+            // An entry that does not decode is reported by the auditor.
+            if let Some(g) = &mut governance
+                && let Ok(leaf) = Leaf::decode(entry)
             {
-                auditor.violations.push(v);
+                g.enter(index, leaf.height);
+                match g.signature_and_role(index, &leaf) {
+                    Some(v) => auditor.violations.push(v),
+                    None => {
+                        if let TxBody::Vote(vote) = &leaf.tx.body {
+                            g.vote(index, &leaf, vote);
+                        }
+                    }
+                }
             }
-            auditor.on_entry(index, entry);
+            auditor.on_entry(index, entry, governance.as_ref().map(Governance::roster));
             if (index + 1).is_multiple_of(PROGRESS_ENTRIES) {
                 eprintln!("bansos-audit: {} of {} entries read", index + 1, size.0);
             }
@@ -1083,8 +1062,23 @@ pub fn compute(
             checkpoint.root.to_base64()
         )));
     }
-    Ok(Ok(auditor.finish(&checkpoint, network, generated_at)))
+    let members = match (governance, &trust) {
+        (Some(g), Some(trust)) => {
+            let (violations, roster) = g.finish(trust.history(), &bytes, size.0);
+            auditor.violations.extend(violations);
+            Some(roster)
+        }
+        _ => None,
+    };
+    Ok(Ok(auditor.finish(
+        &checkpoint,
+        members.as_ref(),
+        generated_at,
+    )))
 }
+
+/// What to do about a checkpoint signed by keys the followed history lacks.
+const ADVICE: &str = "the validators changed after the epochs the mirror's key-history file reaches: mirror the log again with `bansos-audit mirror`, which keeps the node's key history";
 
 // ---------------------------------------------------------------------------------------------
 // Writing

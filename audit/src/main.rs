@@ -6,9 +6,11 @@
 
 mod aggregates;
 mod anomalies;
+mod governance;
 mod mirror;
 mod monitor;
 mod report;
+mod trust;
 
 use std::process::ExitCode;
 

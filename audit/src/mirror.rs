@@ -3,6 +3,12 @@
 //! against a quorum-signed checkpoint before it is written, so any web server can then serve
 //! the directory as a read-only mirror that citizens and auditors can trust as much as a node.
 //!
+//! Validators changed by governance are followed: the node's key history (`/key-history`) is
+//! followed from the genesis keys, the checkpoint verified against the validators of its
+//! epoch, and the history kept in the mirror as `key-history` (written before the checkpoint,
+//! and only once there is a change), so `--check`, `aggregates` and anyone reading the mirror
+//! can verify it from the genesis alone.
+//!
 //! Resumable: a tile already in the directory is used if it verifies, and fetched again if it
 //! does not. `--check` verifies an existing mirror offline. Memory stays bounded: tiles are
 //! walked depth first from the edge tiles, and a level's tiles are dropped once their subtree
@@ -14,11 +20,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use bansos_genesis::Network;
-use bansos_verifier::checkpoint::{VerifiedCheckpoint, verify_checkpoint};
-use bansos_verifier::note::Policy;
+use bansos_verifier::checkpoint::VerifiedCheckpoint;
 use bansos_verifier::tile::{self, TILE_WIDTH, TileKind, TileRef, VerifiedTiles};
 use bansos_verify::audit::{self, Fetch};
 use bansos_verify::failure::Outcome;
+use bansos_verify::keys;
+
+use crate::trust::Trust;
+
+/// What to do about a checkpoint signed by keys the followed history lacks.
+const ADVICE: &str = "the validators changed after the epochs the key history reaches (the node's /key-history, or the mirror's key-history file)";
 
 /// Arguments of `mirror`.
 #[derive(clap::Args, Debug)]
@@ -26,9 +37,14 @@ use bansos_verify::failure::Outcome;
 Copy a node's whole log into a static directory in the C2SP tlog-tiles layout, verifying every
 hash tile and entry bundle against a checkpoint signed by a quorum of the genesis validators.
 
-The directory (checkpoint, tile/<L>/<N>, tile/entries/<N>, partial tiles, mirror.json) can be
-served by any web server as a read-only mirror: `bansos-verify log` and the citizen's page
-work against it. The checkpoint and mirror.json are written last, after every tile verified.
+The directory (checkpoint, tile/<L>/<N>, tile/entries/<N>, partial tiles, mirror.json, and
+key-history once the validators changed) can be served by any web server as a read-only
+mirror: `bansos-verify log` and the citizen's page work against it. The checkpoint and
+mirror.json are written last, after every tile verified.
+
+Validators changed by governance are followed: GET <node>/key-history is followed from the
+genesis keys (each change checked against the votes of the validators before it), and the
+checkpoint must be signed by the validators of the epoch its size is in.
 Run it again to bring the mirror up to date: tiles already there are verified, not fetched.
 
   bansos-audit mirror --genesis genesis.json --node http://127.0.0.1:8700 --out mirror/
@@ -95,11 +111,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("reading {}", args.genesis.display()))?;
     let network = Network::from_bytes(&genesis)
         .with_context(|| format!("{} is not a valid genesis", args.genesis.display()))?;
-    let policy = Policy::new(network.validator_vkeys(), network.checkpoint_quorum())
-        .context("the genesis validators' keys")?;
-    let origin = network.genesis.origin.clone();
+    let mut trust = Trust::genesis(&network);
     let result = if args.check {
-        check(&args.out, &origin, &policy)
+        check(&args.out, &mut trust)
     } else {
         let url = args
             .node
@@ -107,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .expect("clap requires --node without --check");
         let node = bansos_verify::http::HttpLog::new(url, Duration::from_secs(args.timeout_secs))
             .map_err(|f| anyhow::anyhow!("{f}"))?;
-        mirror(&node, &args.out, &origin, &policy)
+        mirror(&node, &args.out, &mut trust)
     };
     match result {
         Ok(r) => {
@@ -208,33 +222,54 @@ impl Copy<'_> {
     }
 }
 
-fn verified_checkpoint(
-    note: &[u8],
-    origin: &str,
-    policy: &Policy,
-) -> Result<VerifiedCheckpoint, MirrorError> {
-    verify_checkpoint(note, Some(origin), policy)
-        .map_err(|e| MirrorError::Invalid(format!("the checkpoint: {e}")))
+fn verified_checkpoint(note: &[u8], trust: &Trust) -> Result<VerifiedCheckpoint, MirrorError> {
+    trust.verify(note).map_err(|e| {
+        MirrorError::Invalid(format!("the checkpoint: {}", trust.why(note, &e, ADVICE)))
+    })
+}
+
+/// Follows the key history kept in the mirror `dir`, if there is one.
+fn load_history(dir: &Path, trust: &mut Trust) -> Result<(), MirrorError> {
+    trust
+        .load(dir)
+        .map_err(MirrorError::Unchecked)?
+        .map_err(MirrorError::Invalid)
 }
 
 /// Copies and verifies the log of `node` into `dir`.
 pub fn mirror(
     node: &dyn Fetch,
     dir: &Path,
-    origin: &str,
-    policy: &Policy,
+    trust: &mut Trust,
 ) -> Result<MirrorReport, MirrorError> {
+    load_history(dir, trust)?;
     let note = node
         .get("checkpoint", audit::CHECKPOINT_BYTES_MAX)?
         .ok_or_else(|| MirrorError::Unchecked(anyhow::anyhow!("the node has no checkpoint")))?;
-    let cp = verified_checkpoint(&note, origin, policy)?;
+    // Asked after the checkpoint, the history reaches at least the checkpoint's epoch.
+    if let Some(history) = keys::fetch_key_history(node)? {
+        let added = trust.follow(&history).map_err(|e| {
+            MirrorError::Invalid(format!(
+                "the node's key history (GET key-history) is not followed: {e}"
+            ))
+        })?;
+        if added > 0 {
+            eprintln!(
+                "followed {added} governance changes from the node's key history: epoch {}",
+                trust.epoch()
+            );
+        }
+    }
+    let cp = verified_checkpoint(&note, trust)?;
     let mut copy = Copy {
         dir,
         node: Some(node),
         report: MirrorReport::default(),
     };
     walk(&mut copy, &cp)?;
-    // Readers see the new checkpoint only once every tile it needs is in place.
+    // Readers see the new checkpoint only once every tile it needs is in place, and the key
+    // history that leads to its validators.
+    trust.save(dir).map_err(MirrorError::Unchecked)?;
     write_atomic(&dir.join("checkpoint"), &note)?;
     let summary = serde_json::json!({
         "origin": cp.checkpoint.origin,
@@ -251,10 +286,12 @@ pub fn mirror(
     Ok(copy.report)
 }
 
-/// Verifies the mirror in `dir` against its own checkpoint, reading nothing else.
-pub fn check(dir: &Path, origin: &str, policy: &Policy) -> Result<MirrorReport, MirrorError> {
+/// Verifies the mirror in `dir` against its own checkpoint (and key history), reading nothing
+/// else.
+pub fn check(dir: &Path, trust: &mut Trust) -> Result<MirrorReport, MirrorError> {
+    load_history(dir, trust)?;
     let note = std::fs::read(dir.join("checkpoint")).map_err(|e| io(e, &dir.join("checkpoint")))?;
-    let cp = verified_checkpoint(&note, origin, policy)?;
+    let cp = verified_checkpoint(&note, trust)?;
     let mut copy = Copy {
         dir,
         node: None,
@@ -368,4 +405,70 @@ fn bundle(copy: &mut Copy<'_>, tiles: &VerifiedTiles, index: u64) -> Result<(), 
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregates::ledger_world::*;
+    use crate::trust::KEY_HISTORY_FILE;
+
+    #[test]
+    fn a_later_epoch_is_mirrored_with_its_key_history() {
+        let g = governed_world();
+        let mut files = g.world.tiles(g.checkpoint.clone());
+        files.insert("key-history".into(), g.history.clone());
+        let node = Served(files);
+        let dir = tempfile::tempdir().unwrap();
+        let mut trust = Trust::genesis(&g.world.network);
+        let report = mirror(&node, dir.path(), &mut trust).unwrap();
+        assert_eq!(report.size, g.world.leaves.len() as u64);
+        assert!(dir.path().join(KEY_HISTORY_FILE).exists());
+        // Checked offline from the genesis alone, through the mirror's key history.
+        check(dir.path(), &mut Trust::genesis(&g.world.network)).unwrap();
+
+        // A node that serves no key history: the checkpoint is refused, saying what to do.
+        let mut files = node.0.clone();
+        files.remove("key-history");
+        let bare = tempfile::tempdir().unwrap();
+        match mirror(
+            &Served(files),
+            bare.path(),
+            &mut Trust::genesis(&g.world.network),
+        ) {
+            Err(MirrorError::Invalid(why)) => {
+                assert!(
+                    why.contains("bank9") && why.contains("key history"),
+                    "{why}"
+                );
+            }
+            r => panic!("{r:?}"),
+        }
+        assert!(!bare.path().join("checkpoint").exists());
+        // A mirror whose key history was removed no longer checks.
+        std::fs::remove_file(dir.path().join(KEY_HISTORY_FILE)).unwrap();
+        assert!(matches!(
+            check(dir.path(), &mut Trust::genesis(&g.world.network)),
+            Err(MirrorError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_log_without_changes_is_mirrored_as_before() {
+        let (w, _) = clean_world();
+        let keys: Vec<_> = (0..3).map(|m| w.key(m).clone()).collect();
+        let note = w.checkpoint_at(
+            w.leaves.len() as u64,
+            &[
+                ("kemensos", &keys[0]),
+                ("kemenkeu", &keys[1]),
+                ("bri", &keys[2]),
+            ],
+        );
+        let node = Served(w.tiles(note));
+        let dir = tempfile::tempdir().unwrap();
+        mirror(&node, dir.path(), &mut Trust::genesis(&w.network)).unwrap();
+        assert!(!dir.path().join(KEY_HISTORY_FILE).exists());
+        check(dir.path(), &mut Trust::genesis(&w.network)).unwrap();
+    }
 }

@@ -7,6 +7,12 @@
 //! Two quorum-signed checkpoints that cannot both be true are a split view (or a rewritten
 //! log): the monitor writes both signed notes and the failing proof to an evidence file that
 //! anyone can check with the genesis keys alone, and exits with code 1.
+//!
+//! The validators may change by governance: a checkpoint that does not verify with the epochs
+//! known, or that is signed by keys the latest one lacks, makes the monitor ask that node for
+//! its key history (`/key-history`) and follow it from the genesis keys; what it followed is
+//! kept in the state directory (`key-history`). Two histories that approve different changes
+//! for one epoch are a split view too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,12 +21,20 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use bansos_genesis::Network;
-use bansos_verifier::checkpoint::verify_checkpoint;
+use bansos_verifier::checkpoint::Checkpoint;
+use bansos_verifier::governance::Link;
 use bansos_verifier::hash::{Hash, TreeSize};
 use bansos_verifier::merkle::{PROOF_HASHES_MAX, verify_consistency};
-use bansos_verifier::note::Policy;
+use bansos_verifier::note::Note;
 use bansos_verify::audit::{CHECKPOINT_BYTES_MAX, Fetch};
 use bansos_verify::http::HttpLog;
+use bansos_verify::keys;
+
+use crate::trust::{Conflict, FollowError, Trust};
+
+/// What to do about a checkpoint signed by keys the followed history lacks.
+const ADVICE: &str =
+    "the node's key history (GET /key-history) must reach the epoch that signed it";
 
 /// Largest consistency-proof answer read.
 const PROOF_BYTES_MAX: u64 = 64 * 1024;
@@ -34,6 +48,11 @@ Each poll fetches GET <node>/checkpoint from every node, checks the signatures o
 the genesis validators, and checks every checkpoint against the largest one seen so far (kept
 in --state across runs): the same size must have the same root, and a larger tree must extend
 a smaller one (an RFC 6962 consistency proof, asked of every node until one verifies).
+
+Validators changed by governance are followed: a checkpoint that does not verify with the
+epochs known, or is signed by keys the latest one lacks, makes the monitor fetch that node's
+GET <node>/key-history and follow it from the genesis keys (kept in --state as key-history).
+Two key histories that approve different changes for one epoch are a split view.
 
 On a split view — two quorum-signed checkpoints that cannot both be true — it writes
 <state>/evidence-<time>.txt with both signed checkpoints and the failing proof, prints a
@@ -89,6 +108,8 @@ pub struct SplitView {
     pub b: Seen,
     /// The consistency proofs tried, by node, as base64 lines (empty for equal sizes).
     pub proofs: Vec<(String, Vec<Hash>)>,
+    /// For two changes approved for one epoch: both key history links (source, JSON).
+    pub links: Vec<(String, String)>,
 }
 
 impl SplitView {
@@ -98,12 +119,19 @@ impl SplitView {
             "bansos-ledger split-view evidence\n\
              detected_at {detected_at}\n\
              reason: {}\n\
-             Check: both checkpoints carry signatures of a quorum of the genesis validators, and\n\
+             Check: both checkpoints carry signatures of a quorum of the {}, and\n\
              {}\n\n\
              --- checkpoint A: size {} from {} ---\n{}\
              --- checkpoint B: size {} from {} ---\n{}",
             self.reason,
-            if self.a.size == self.b.size {
+            if self.links.is_empty() {
+                "validators of their epoch (the genesis validators, then each change of the key history)"
+            } else {
+                "validators of the epoch each link below starts"
+            },
+            if !self.links.is_empty() {
+                "each is the first checkpoint of an epoch whose change (below) carries the votes of more than two thirds of the validators of the epoch before: two changes were approved for one epoch."
+            } else if self.a.size == self.b.size {
                 "they have the same size but different roots."
             } else {
                 "no consistency proof from A to B verifies (below: the proofs the nodes gave)."
@@ -127,7 +155,43 @@ impl SplitView {
                 s.push('\n');
             }
         }
+        for (source, link) in &self.links {
+            s.push_str(&format!("--- key history link from {source} ---\n{link}\n"));
+        }
         s
+    }
+
+    /// The evidence of two changes approved for one epoch: both links, with their first
+    /// checkpoints as A and B.
+    fn of_conflict(c: &Conflict, known: &str, other: &str) -> SplitView {
+        let seen = |link: &Link, source: &str| {
+            let note = link.checkpoint.as_bytes().to_vec();
+            let cp = Note::parse(&note)
+                .ok()
+                .and_then(|n| Checkpoint::parse_body(n.text()).ok())
+                .expect("a followed link's checkpoint parses");
+            Seen {
+                source: format!("the key history of {source}, epoch {}", link.epoch),
+                note,
+                size: cp.size,
+                root: cp.root,
+            }
+        };
+        let json = |link: &Link| serde_json::to_string_pretty(link).expect("a link serializes");
+        SplitView {
+            reason: format!(
+                "two key histories approve different changes for epoch {}, each with the votes of more than two thirds of the validators of epoch {}",
+                c.epoch,
+                c.epoch - 1
+            ),
+            a: seen(&c.known, known),
+            b: seen(&c.other, other),
+            proofs: Vec::new(),
+            links: vec![
+                (known.to_string(), json(&c.known)),
+                (other.to_string(), json(&c.other)),
+            ],
+        }
     }
 }
 
@@ -139,13 +203,15 @@ pub struct State {
 }
 
 impl State {
-    /// Loads (or starts) the state in `dir`, re-verifying the kept checkpoint.
-    pub fn load(dir: &Path, origin: &str, policy: &Policy) -> anyhow::Result<State> {
+    /// Loads (or starts) the state in `dir`: follows the key history kept there, then
+    /// re-verifies the kept checkpoint.
+    pub fn load(dir: &Path, trust: &mut Trust) -> anyhow::Result<State> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        trust.load(dir)?.map_err(anyhow::Error::msg)?;
         let path = dir.join("latest-checkpoint");
         let latest = match std::fs::read(&path) {
             Ok(note) => {
-                let cp = verify_checkpoint(&note, Some(origin), policy).with_context(|| {
+                let cp = trust.verify(&note).with_context(|| {
                     format!(
                         "{} does not verify under this genesis: a state of another network?",
                         path.display()
@@ -167,7 +233,9 @@ impl State {
         })
     }
 
-    fn save(&self) -> anyhow::Result<()> {
+    /// Writes the key history followed, then the latest checkpoint (which may need it).
+    fn save(&self, trust: &Trust) -> anyhow::Result<()> {
+        trust.save(&self.dir)?;
         let Some(latest) = &self.latest else {
             return Ok(());
         };
@@ -189,6 +257,10 @@ pub struct Poll {
     pub seen: Vec<Seen>,
     /// Nodes that did not answer or whose checkpoint does not verify, with why.
     pub problems: Vec<(String, String)>,
+    /// Epochs added to the key history followed.
+    pub followed: u64,
+    /// A node's key history that approves another change for an epoch than the one followed.
+    pub conflict: Option<Box<SplitView>>,
 }
 
 fn consistency_proof(node: &dyn Fetch, old: u64, new: u64) -> Result<Vec<Hash>, String> {
@@ -230,6 +302,7 @@ pub fn consistent(
             a: small.clone(),
             b: large.clone(),
             proofs: Vec::new(),
+            links: Vec::new(),
         }));
     }
     let mut tried = Vec::new();
@@ -269,11 +342,13 @@ pub fn consistent(
         a: small.clone(),
         b: large.clone(),
         proofs: tried,
+        links: Vec::new(),
     }))
 }
 
-/// Fetches and verifies every node's checkpoint.
-pub fn poll(nodes: &[(String, Box<dyn Fetch>)], origin: &str, policy: &Policy) -> Poll {
+/// Fetches and verifies every node's checkpoint; a checkpoint that calls for a newer key
+/// history ([`Trust::wants_newer`]) makes the monitor follow that node's first.
+pub fn poll(nodes: &[(String, Box<dyn Fetch>)], trust: &mut Trust) -> Poll {
     let mut out = Poll::default();
     for (url, node) in nodes {
         let note = match node.get("checkpoint", CHECKPOINT_BYTES_MAX) {
@@ -288,19 +363,63 @@ pub fn poll(nodes: &[(String, Box<dyn Fetch>)], origin: &str, policy: &Policy) -
                 continue;
             }
         };
-        match verify_checkpoint(&note, Some(origin), policy) {
+        if trust.wants_newer(&note) {
+            follow(url, node.as_ref(), trust, &mut out);
+            if out.conflict.is_some() {
+                return out;
+            }
+        }
+        match trust.verify(&note) {
             Ok(cp) => out.seen.push(Seen {
                 source: url.clone(),
                 size: cp.checkpoint.size,
                 root: cp.checkpoint.root,
                 note,
             }),
-            Err(e) => out
-                .problems
-                .push((url.clone(), format!("its checkpoint does not verify: {e}"))),
+            Err(e) => out.problems.push((
+                url.clone(),
+                format!(
+                    "its checkpoint does not verify: {}",
+                    trust.why(&note, &e, ADVICE)
+                ),
+            )),
         }
     }
     out
+}
+
+/// Follows the key history of the node at `url`, noting what became of it in `out`.
+fn follow(url: &str, node: &dyn Fetch, trust: &mut Trust, out: &mut Poll) {
+    let bytes = match keys::fetch_key_history(node) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return,
+        Err(e) => {
+            out.problems
+                .push((url.to_string(), format!("its key history: {e}")));
+            return;
+        }
+    };
+    match trust.follow(&bytes) {
+        Ok(0) => {}
+        Ok(added) => {
+            eprintln!(
+                "monitor: followed {added} governance changes from the key history of {url}: now epoch {}",
+                trust.epoch()
+            );
+            out.followed += added;
+        }
+        Err(FollowError::Conflict(c)) => {
+            out.conflict = Some(Box::new(SplitView::of_conflict(
+                &c,
+                "the key history followed so far",
+                url,
+            )));
+        }
+        Err(e) => out.problems.push((
+            url.to_string(),
+            format!("its key history does not follow from the genesis: {e}"),
+        )),
+    }
 }
 
 /// One poll against the state: every verified checkpoint against the kept one and against
@@ -308,10 +427,15 @@ pub fn poll(nodes: &[(String, Box<dyn Fetch>)], origin: &str, policy: &Policy) -
 pub fn step(
     state: &mut State,
     nodes: &[(String, Box<dyn Fetch>)],
-    origin: &str,
-    policy: &Policy,
+    trust: &mut Trust,
 ) -> anyhow::Result<Result<Poll, Box<SplitView>>> {
-    let p = poll(nodes, origin, policy);
+    let mut p = poll(nodes, trust);
+    if let Some(split) = p.conflict.take() {
+        return Ok(Err(split));
+    }
+    if p.followed > 0 {
+        trust.save(&state.dir)?;
+    }
     let mut all: Vec<&Seen> = state.latest.iter().chain(&p.seen).collect();
     all.sort_by_key(|s| s.size);
     // Equal sizes anywhere are compared directly; then each checkpoint against the next
@@ -335,7 +459,7 @@ pub fn step(
         && state.latest.as_ref().is_none_or(|l| largest.size > l.size)
     {
         state.latest = Some((*largest).clone());
-        state.save()?;
+        state.save(trust)?;
     }
     Ok(Ok(p))
 }
@@ -352,16 +476,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("reading {}", args.genesis.display()))?;
     let network = Network::from_bytes(&genesis)
         .with_context(|| format!("{} is not a valid genesis", args.genesis.display()))?;
-    let policy = Policy::new(network.validator_vkeys(), network.checkpoint_quorum())
-        .context("the genesis validators' keys")?;
-    let origin = network.genesis.origin.clone();
+    let mut trust = Trust::genesis(&network);
     let mut nodes: Vec<(String, Box<dyn Fetch>)> = Vec::new();
     for url in &args.nodes {
         let node = HttpLog::new(url, Duration::from_secs(args.timeout_secs))
             .map_err(|f| anyhow::anyhow!("{f}"))?;
         nodes.push((url.clone(), Box::new(node)));
     }
-    let mut state = State::load(&args.state, &origin, &policy)?;
+    let mut state = State::load(&args.state, &mut trust)?;
     if let Some(l) = &state.latest {
         eprintln!(
             "monitor: resuming from size {} (root {})",
@@ -370,7 +492,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     loop {
-        match step(&mut state, &nodes, &origin, &policy)? {
+        match step(&mut state, &nodes, &mut trust)? {
             Ok(p) => {
                 for (url, why) in &p.problems {
                     eprintln!("warning: {url}: {why}");
@@ -415,5 +537,69 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(Duration::from_secs(args.interval));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregates::ledger_world::*;
+
+    fn nodes(served: Vec<(&str, Served)>) -> Vec<(String, Box<dyn Fetch>)> {
+        served
+            .into_iter()
+            .map(|(url, s)| (url.to_string(), Box::new(s) as Box<dyn Fetch>))
+            .collect()
+    }
+
+    #[test]
+    fn the_monitor_follows_the_key_history_and_keeps_it() {
+        let g = governed_world();
+        let served = |history: bool| {
+            let mut files = g.world.tiles(g.checkpoint.clone());
+            if history {
+                files.insert("key-history".into(), g.history.clone());
+            }
+            Served(files)
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut trust = Trust::genesis(&g.world.network);
+        let mut state = State::load(dir.path(), &mut trust).unwrap();
+        // The first node's history is followed; the second, which serves none, is then
+        // checked with what the first taught.
+        let list = nodes(vec![("a", served(true)), ("b", served(false))]);
+        let p = step(&mut state, &list, &mut trust).unwrap().unwrap();
+        assert_eq!(p.seen.len(), 2, "{:?}", p.problems);
+        assert_eq!(p.followed, 3);
+        assert_eq!(trust.epoch(), 3);
+        // Without any history, the later epoch's checkpoint is a node to distrust, not a fork.
+        let mut fresh = Trust::genesis(&g.world.network);
+        let p = poll(&nodes(vec![("b", served(false))]), &mut fresh);
+        assert!(p.seen.is_empty());
+        assert!(p.problems[0].1.contains("bank9"), "{:?}", p.problems);
+
+        // The state verifies again from the genesis alone.
+        let mut again = Trust::genesis(&g.world.network);
+        let kept = State::load(dir.path(), &mut again).unwrap();
+        assert_eq!(again.epoch(), 3);
+        assert_eq!(kept.latest.unwrap().size.0, g.world.leaves.len() as u64);
+
+        // A node on another governance history: its checkpoint is signed by a member the
+        // other history added, so its key history is fetched, and it disagrees at epoch 1.
+        let other = conflicting_link(&g.world, g.starts[0]);
+        let mut files = g.world.tiles(other.checkpoint.clone().into_bytes());
+        files.insert("key-history".into(), g.world.history(vec![other]));
+        let list = nodes(vec![("c", Served(files))]);
+        let split = step(&mut state, &list, &mut trust).unwrap().unwrap_err();
+        let evidence = split.evidence(1);
+        assert!(split.reason.contains("epoch 1"), "{}", split.reason);
+        assert!(
+            evidence.contains("--- key history link from c ---"),
+            "{evidence}"
+        );
+        assert!(
+            evidence.contains("two changes were approved for one epoch"),
+            "{evidence}"
+        );
     }
 }

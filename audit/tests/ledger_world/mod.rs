@@ -18,6 +18,9 @@ use bansos_verifier::entry::{
     ProgramRegistered, Return, ReturnReason, Revocation, RevocationReason, Rupiah, SignedTx,
     TxBody,
 };
+use bansos_verifier::governance::{
+    Change, KEY_HISTORY_FORMAT, KeyHistoryFile, KeyRotation, Link, NewMember, Role as GovRole, Vote,
+};
 use bansos_verifier::hash::{Hash, TreeSize, leaf_hash};
 use bansos_verifier::merkle;
 use bansos_verifier::note::NoteSignature;
@@ -225,6 +228,9 @@ pub struct World {
     pub leaves: Vec<Vec<u8>>,
     /// Block time of the next leaf.
     pub now: u64,
+    /// The block height of the next leaves; `None`: each leaf in a block of its own (height
+    /// = index + 1).
+    pub block: Option<u64>,
     counter: u64,
 }
 
@@ -244,21 +250,32 @@ impl World {
             keys,
             leaves: Vec::new(),
             now: DAY0,
+            block: None,
             counter: 0,
         }
     }
 
+    /// Genesis member `member`'s key.
+    pub fn key(&self, member: u16) -> &SigningKey {
+        &self.keys[member as usize]
+    }
+
     /// Appends a transaction signed by `signer`; its leaf index.
     pub fn push(&mut self, signer: u16, body: TxBody) -> u64 {
-        let tx = SignedTx::sign(
-            &self.network.id,
-            MemberId(signer),
-            body,
-            &self.keys[signer as usize],
-        )
-        .expect("valid body");
+        let key = self.keys[signer as usize].clone();
+        self.push_with(signer, body, &key)
+    }
+
+    /// Appends a transaction naming `signer`, signed with `key`; its leaf index.
+    pub fn push_with(&mut self, signer: u16, body: TxBody, key: &SigningKey) -> u64 {
+        let tx = SignedTx::sign(&self.network.id, MemberId(signer), body, key).expect("valid body");
+        self.push_tx(tx)
+    }
+
+    /// Appends a signed transaction; its leaf index.
+    pub fn push_tx(&mut self, tx: SignedTx) -> u64 {
         let leaf = Leaf {
-            height: self.leaves.len() as u64 + 1,
+            height: self.block.unwrap_or(self.leaves.len() as u64 + 1),
             block_time: self.now,
             tx,
         };
@@ -378,26 +395,81 @@ impl World {
 
     /// The RFC 6962 root of the log.
     pub fn root(&self) -> Hash {
-        let hashes: Vec<Hash> = self.leaves.iter().map(|l| leaf_hash(l)).collect();
-        merkle::root(&hashes[..], TreeSize(hashes.len() as u64)).unwrap()
+        self.root_at(self.leaves.len() as u64)
+    }
+
+    /// The RFC 6962 root of the first `size` leaves.
+    pub fn root_at(&self, size: u64) -> Hash {
+        let hashes: Vec<Hash> = self.leaves[..size as usize]
+            .iter()
+            .map(|l| leaf_hash(l))
+            .collect();
+        merkle::root(&hashes[..], TreeSize(size)).unwrap()
     }
 
     /// The checkpoint of the log signed by the validators `signers` (their keys of `keys`).
     pub fn checkpoint_note(&self, signers: &[u16], keys: &[SigningKey]) -> Vec<u8> {
-        let cp = Checkpoint::new(ORIGIN, TreeSize(self.leaves.len() as u64), self.root());
-        let body = cp.body();
         let names = ["kemensos", "kemenkeu", "bri", "pos"];
+        let named: Vec<(&str, &SigningKey)> = signers
+            .iter()
+            .map(|&i| (names[i as usize], &keys[i as usize]))
+            .collect();
+        self.checkpoint_at(self.leaves.len() as u64, &named)
+    }
+
+    /// The checkpoint of the first `size` leaves signed by the named keys.
+    pub fn checkpoint_at(&self, size: u64, signers: &[(&str, &SigningKey)]) -> Vec<u8> {
+        let cp = Checkpoint::new(ORIGIN, TreeSize(size), self.root_at(size));
+        let body = cp.body();
         cp.to_note(
             signers
                 .iter()
-                .map(|&i| NoteSignature::sign(names[i as usize], &keys[i as usize], &body)),
+                .map(|(name, key)| NoteSignature::sign(name, key, &body)),
         )
         .to_bytes()
+    }
+
+    /// Every hash tile and entry bundle of the log, by C2SP path, and `checkpoint` (as a node
+    /// serves them).
+    pub fn tiles(&self, checkpoint: Vec<u8>) -> std::collections::BTreeMap<String, Vec<u8>> {
+        use bansos_verifier::tile::{TileRef, full_tile_root};
+        let mut files = std::collections::BTreeMap::new();
+        let mut hashes: Vec<Hash> = self.leaves.iter().map(|l| leaf_hash(l)).collect();
+        let mut level = 0u8;
+        while !hashes.is_empty() {
+            for (n, chunk) in hashes.chunks(TILE_WIDTH as usize).enumerate() {
+                let bytes: Vec<u8> = chunk.iter().flat_map(|h| h.0).collect();
+                let t = TileRef::hash(level, n as u64, chunk.len() as u16);
+                files.insert(t.path(), bytes);
+            }
+            hashes = hashes
+                .chunks_exact(TILE_WIDTH as usize)
+                .map(full_tile_root)
+                .collect();
+            level += 1;
+        }
+        for (n, chunk) in self.leaves.chunks(TILE_WIDTH as usize).enumerate() {
+            let mut bundle = Vec::new();
+            for leaf in chunk {
+                push_bundle_entry(&mut bundle, leaf).unwrap();
+            }
+            files.insert(
+                TileRef::entries(n as u64, chunk.len() as u16).path(),
+                bundle,
+            );
+        }
+        files.insert("checkpoint".into(), checkpoint);
+        files
     }
 
     /// Writes the mirror layout's checkpoint (signed by `signers`) and entry bundles to `dir`.
     /// (Hash tiles are left out: the aggregates never read them.)
     pub fn write_mirror(&self, dir: &Path, signers: &[u16]) {
+        self.write_mirror_with(dir, self.checkpoint_note(signers, &self.keys));
+    }
+
+    /// The same, with the checkpoint note `checkpoint`.
+    pub fn write_mirror_with(&self, dir: &Path, checkpoint: Vec<u8>) {
         let size = TreeSize(self.leaves.len() as u64);
         for n in 0..size.0.div_ceil(TILE_WIDTH) {
             let tile = tile_at_size(TileKind::Entries, n, size).unwrap();
@@ -411,11 +483,7 @@ impl World {
             std::fs::write(path, bundle).unwrap();
         }
         std::fs::create_dir_all(dir).unwrap();
-        std::fs::write(
-            dir.join("checkpoint"),
-            self.checkpoint_note(signers, &self.keys),
-        )
-        .unwrap();
+        std::fs::write(dir.join("checkpoint"), checkpoint).unwrap();
     }
 }
 
@@ -490,4 +558,333 @@ pub fn clean_world() -> (World, Tally) {
         }
     }
     (w, t)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Governance
+
+/// Bank Sembilan, the member epoch 1 adds (id 4).
+pub const BANK9: u16 = 4;
+
+/// A key from a fixed seed, for members governance adds or rotates to.
+pub fn extra_key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+/// Change: a validator joins (a bank, power 1).
+pub fn add_member(name: &str, key: &SigningKey, power: u64) -> Change {
+    Change::AddMember(NewMember {
+        name: name.into(),
+        display_name: format!("Bank {name}"),
+        role: if power > 0 {
+            GovRole::Bank
+        } else {
+            GovRole::Auditor
+        },
+        public_key: key.verifying_key().to_bytes(),
+        p2p_address: "/ip4/127.0.0.1/tcp/27009".into(),
+        voting_power: power,
+    })
+}
+
+/// A vote's body.
+pub fn vote(epoch: u64, change: &Change) -> TxBody {
+    TxBody::Vote(Vote {
+        epoch,
+        change: change.clone(),
+    })
+}
+
+impl World {
+    /// A key history link: `change` starting `epoch`, approved by the votes at `vote_leaves`,
+    /// its epoch starting at log size `start`, its first checkpoint signed by `signers`.
+    pub fn link(
+        &self,
+        epoch: u64,
+        change: &Change,
+        vote_leaves: &[u64],
+        start: u64,
+        signers: &[(&str, &SigningKey)],
+    ) -> Link {
+        Link {
+            epoch,
+            change: hex(&change.to_bytes()),
+            votes: vote_leaves
+                .iter()
+                .map(|&i| hex(&Leaf::decode(&self.leaves[i as usize]).unwrap().tx.encode()))
+                .collect(),
+            checkpoint: String::from_utf8(self.checkpoint_at(start, signers)).unwrap(),
+        }
+    }
+
+    /// The key history document of `links`.
+    pub fn history(&self, links: Vec<Link>) -> Vec<u8> {
+        serde_json::to_vec(&KeyHistoryFile {
+            format: KEY_HISTORY_FORMAT.into(),
+            network_id: Some(self.network.id),
+            links,
+        })
+        .unwrap()
+    }
+}
+
+/// A log whose members changed three times, with an entry for every governance rule.
+pub struct Governed {
+    /// The log.
+    pub world: World,
+    /// The key history of its three changes.
+    pub history: Vec<u8>,
+    /// Its links.
+    pub links: Vec<Link>,
+    /// The checkpoint of the whole log, signed by the validators of epoch 3.
+    pub checkpoint: Vec<u8>,
+    /// Where each epoch starts (index 0: epoch 1).
+    pub starts: [u64; 3],
+    /// The approving vote of each change.
+    pub approving: [u64; 3],
+    /// The entries each rule flags: (rule, entries).
+    pub flagged: Vec<(&'static str, Vec<u64>)>,
+    /// Entries by members added or with rotated keys that are valid.
+    pub valid: Vec<u64>,
+}
+
+/// Epoch 1 adds Bank Sembilan (`bank9`, id 4, key seed 50); epoch 2 rotates BRI's key (to
+/// seed 60); epoch 3 removes Kemenkeu. Around them: an entry by `bank9` before it joined, an
+/// allocation to it as payer before it joined (both flagged) and after (valid, with its claim);
+/// BRI signing with its old key after the rotation (flagged) and its new one (valid); Kemenkeu
+/// signing after its removal; and one vote for each rule that refuses votes.
+pub fn governed_world() -> Governed {
+    let mut w = World::new();
+    let mut flagged = Vec::new();
+    let mut valid = Vec::new();
+    let (bank9, bri_new) = (extra_key(50), extra_key(60));
+    let add = add_member("bank9", &bank9, 1);
+    let rotate = Change::RotateKey(KeyRotation::sign(
+        &w.network.id,
+        MemberId(BRI),
+        &bri_new,
+        Some(w.key(BRI)),
+    ));
+    let remove = Change::RemoveMember {
+        member: MemberId(KEMENKEU),
+    };
+    let by_bri = w.allocate(AllocSpec::sembako(3174));
+
+    // Epoch 0.
+    let early = w.push_with(
+        BANK9,
+        TxBody::ProgramRegistered(ProgramRegistered {
+            code: ProgramCode::new("EARLY").unwrap(),
+            name: "too early".into(),
+            period_kind: PeriodKind::Monthly,
+            amount: AmountRule::Flat(Rupiah(100_000)),
+        }),
+        &bank9,
+    );
+    flagged.push(("bad_signature", vec![early]));
+    let early_payer = w
+        .allocate(AllocSpec {
+            payer: BANK9,
+            ..AllocSpec::sembako(3174)
+        })
+        .leaf;
+    flagged.push(("payer_not_bank", vec![early_payer]));
+    let v1 = [
+        w.push(KEMENSOS, vote(0, &add)),
+        w.push(KEMENKEU, vote(0, &add)),
+    ];
+    w.block = Some(w.leaves.len() as u64 + 1);
+    let approving_1 = w.push(BRI, vote(0, &add));
+    let after = w.push(POS, vote(0, &add));
+    flagged.push(("vote_after_approval", vec![approving_1, after]));
+    w.block = None;
+    let start_1 = w.leaves.len() as u64;
+
+    // Epoch 1: five validators.
+    let paid_by_9 = w.allocate(AllocSpec {
+        payer: BANK9,
+        ..AllocSpec::sembako(3174)
+    });
+    valid.push(paid_by_9.leaf);
+    let mut claim = ClaimSpec::full(&paid_by_9, DAY0 + 2 * HOUR, "bank9");
+    claim.signer = BANK9;
+    w.now = w.now.max(claim.claimed_at + 60);
+    let claim_9 = w.push_with(
+        BANK9,
+        TxBody::Claim(Claim {
+            allocation: paid_by_9.id,
+            amount: Rupiah(claim.amount),
+            channel: claim.channel,
+            region: RegionCode::new(claim.region).unwrap(),
+            outlet: claim.outlet,
+            claim_secret: claim.secret,
+            claimed_at: claim.claimed_at,
+        }),
+        &bank9,
+    );
+    valid.push(claim_9);
+    let stale = w.push(POS, vote(0, &rotate));
+    flagged.push(("vote_wrong_epoch", vec![stale]));
+    let v2 = [
+        w.push(KEMENSOS, vote(1, &rotate)),
+        w.push(KEMENKEU, vote(1, &rotate)),
+        w.push(POS, vote(1, &rotate)),
+    ];
+    let approving_2 = w.push_with(BANK9, vote(1, &rotate), &bank9);
+    let start_2 = w.leaves.len() as u64;
+
+    // Epoch 2: BRI's new key.
+    let old_key = w.register("OLDKEY");
+    let mut leaf = Leaf::decode(&w.leaves[old_key as usize]).unwrap();
+    leaf.tx = SignedTx::sign(&w.network.id, MemberId(BRI), leaf.tx.body, w.key(BRI)).unwrap();
+    w.leaves[old_key as usize] = leaf.encode();
+    flagged.push(("bad_signature", vec![old_key, approving_2]));
+    let new_key = w.push_with(
+        BRI,
+        TxBody::Return(Return {
+            allocation: by_bri.id,
+            reason: ReturnReason::NotFound,
+        }),
+        &bri_new,
+    );
+    valid.push(new_key);
+    let first = w.push(KEMENSOS, vote(2, &remove));
+    let again = w.push(KEMENSOS, vote(2, &remove));
+    flagged.push(("vote_duplicate", vec![first, again]));
+    let v3 = [
+        first,
+        w.push_with(BRI, vote(2, &remove), &bri_new),
+        w.push(POS, vote(2, &remove)),
+    ];
+    let approving_3 = w.push_with(BANK9, vote(2, &remove), &bank9);
+    let start_3 = w.leaves.len() as u64;
+
+    // Epoch 3: Kemenkeu is gone.
+    let late = w.register("LATE");
+    let mut leaf = Leaf::decode(&w.leaves[late as usize]).unwrap();
+    leaf.tx = SignedTx::sign(
+        &w.network.id,
+        MemberId(KEMENKEU),
+        leaf.tx.body,
+        w.key(KEMENKEU),
+    )
+    .unwrap();
+    w.leaves[late as usize] = leaf.encode();
+    flagged.push(("removed_member_signed", vec![late, approving_3]));
+    let unknown = w.push(
+        KEMENSOS,
+        vote(
+            3,
+            &Change::RemoveMember {
+                member: MemberId(9),
+            },
+        ),
+    );
+    flagged.push(("vote_bad_change", vec![unknown]));
+    let height = w.leaves.len() as u64 + 1;
+    let soon = w.push(
+        KEMENSOS,
+        vote(
+            3,
+            &Change::ScheduleUpgrade {
+                height,
+                rules_version: 2,
+            },
+        ),
+    );
+    flagged.push(("vote_upgrade_too_soon", vec![soon]));
+
+    let (k0, k1, k3) = (
+        w.key(KEMENSOS).clone(),
+        w.key(KEMENKEU).clone(),
+        w.key(POS).clone(),
+    );
+    let k2 = w.key(BRI).clone();
+    let links = vec![
+        w.link(
+            1,
+            &add,
+            &[v1[0], v1[1], approving_1],
+            start_1,
+            &[
+                ("kemensos", &k0),
+                ("kemenkeu", &k1),
+                ("bri", &k2),
+                ("bank9", &bank9),
+            ],
+        ),
+        w.link(
+            2,
+            &rotate,
+            &[v2[0], v2[1], v2[2], approving_2],
+            start_2,
+            &[
+                ("kemensos", &k0),
+                ("kemenkeu", &k1),
+                ("bri", &bri_new),
+                ("pos", &k3),
+            ],
+        ),
+        w.link(
+            3,
+            &remove,
+            &[v3[0], v3[1], v3[2], approving_3],
+            start_3,
+            &[("kemensos", &k0), ("bri", &bri_new), ("pos", &k3)],
+        ),
+    ];
+    let checkpoint = w.checkpoint_at(
+        w.leaves.len() as u64,
+        &[("kemensos", &k0), ("bri", &bri_new), ("bank9", &bank9)],
+    );
+    Governed {
+        history: w.history(links.clone()),
+        links,
+        checkpoint,
+        starts: [start_1, start_2, start_3],
+        approving: [approving_1, approving_2, approving_3],
+        flagged,
+        valid,
+        world: w,
+    }
+}
+
+/// A node or a mirror serving `files` and answering 404 for anything else.
+pub struct Served(pub std::collections::BTreeMap<String, Vec<u8>>);
+
+impl bansos_verify::audit::Fetch for Served {
+    fn get(&self, path: &str, _bytes_max: u64) -> bansos_verify::failure::Outcome<Option<Vec<u8>>> {
+        Ok(self.0.get(path).cloned())
+    }
+}
+
+/// Another change for epoch 1 than [`governed_world`]'s, voted by the same three genesis
+/// validators and with its own first checkpoint (of size `start`, signed by its new roster):
+/// a key history that holds up from the genesis keys and disagrees with the log's.
+pub fn conflicting_link(w: &World, start: u64) -> Link {
+    let bank8 = extra_key(51);
+    let other = add_member("bank8", &bank8, 1);
+    let votes = [KEMENSOS, KEMENKEU, BRI]
+        .iter()
+        .map(|&m| {
+            let tx = SignedTx::sign(&w.network.id, MemberId(m), vote(0, &other), w.key(m)).unwrap();
+            hex(&tx.encode())
+        })
+        .collect();
+    let k: Vec<SigningKey> = (0..3).map(|m| w.key(m).clone()).collect();
+    Link {
+        epoch: 1,
+        change: hex(&other.to_bytes()),
+        votes,
+        checkpoint: String::from_utf8(w.checkpoint_at(
+            start,
+            &[
+                ("kemensos", &k[0]),
+                ("kemenkeu", &k[1]),
+                ("bri", &k[2]),
+                ("bank8", &bank8),
+            ],
+        ))
+        .unwrap(),
+    }
 }
