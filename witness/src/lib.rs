@@ -1,8 +1,19 @@
 //! A C2SP tlog-witness (v1.0.0) for one Bansos Ledger network: it cosigns (tlog-cosignature
-//! v1, Ed25519 type `0x04`) a checkpoint of this network's log only when a quorum of the genesis
-//! validators signed it and it is consistent with the latest checkpoint the witness cosigned
-//! before. Its whole state is that one checkpoint, kept in a file written durably before any
-//! cosignature on a larger tree leaves the process.
+//! v1, Ed25519 type `0x04`) a checkpoint of this network's log only when a quorum of the
+//! validators of its epoch signed it and it is consistent with the latest checkpoint the
+//! witness cosigned before. Its state is that one checkpoint, kept in a file written durably
+//! before any cosignature on a larger tree leaves the process, and the key history it followed.
+//!
+//! The validators may change by governance (docs/AUDIT.md, "Governance"). The witness starts
+//! from the genesis validators; when a checkpoint does not verify with the epochs it knows, or
+//! is signed by keys the latest one lacks, it asks the log for its key history
+//! ([`KeyHistorySource`]: `GET <log>/key-history`, at most once every
+//! [`KEY_HISTORY_FETCH_SECS_MIN`] seconds), follows it from the genesis keys (each change
+//! checked against the votes of the validators of the epoch before), keeps it durably in the
+//! state directory (`key-history`, before any cosignature that needs it), and checks the
+//! checkpoint again. It only ever extends the history it holds: one that disagrees with it is
+//! not followed. Pulled, not pushed: the witness needs no new endpoint, and the log's nodes
+//! already serve the history to everyone.
 //!
 //! [`Witness`] is the protocol without transport: request bytes and the time in, cosignature
 //! lines or a [`Refusal`] (with the spec's status code) out. [`server`] puts it behind HTTP.
@@ -10,6 +21,7 @@
 //! add-checkpoint body) is parsed and checked by `bansos-verifier`; nothing here re-implements
 //! one. It knows nothing of consensus, the store or the ledger rules.
 
+pub mod key_history;
 pub mod server;
 
 use std::fs::File;
@@ -18,10 +30,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use bansos_genesis::Network;
-use bansos_verifier::checkpoint::{CheckpointError, verify_checkpoint};
+use bansos_verifier::checkpoint::{CheckpointError, VerifiedCheckpoint};
+use bansos_verifier::entry::NetworkId;
+use bansos_verifier::governance::{KEY_HISTORY_BYTES_MAX, KeyHistory, KeyHistoryFile};
 use bansos_verifier::hash::{EMPTY_ROOT, Hash, TreeSize};
 use bansos_verifier::merkle::{ProofError, verify_consistency};
-use bansos_verifier::note::{KeyKind, NoteError, NoteSignature, Policy, SignerKey, VerifierKey};
+use bansos_verifier::note::{KeyKind, Note, NoteError, NoteSignature, SignerKey, VerifierKey};
 use bansos_verifier::tlog_witness::AddCheckpoint;
 
 /// Name of the state file in the state directory: the latest cosigned checkpoint as a signed
@@ -33,6 +47,19 @@ pub const LOCK_FILE: &str = "lock";
 /// nothing yet. It is removed with the first state written, so a state file lost later is
 /// never taken for a new witness.
 pub const NEW_MARKER: &str = "new";
+/// Name of the key history file in the state directory: the validators' changes followed
+/// since genesis (a node's `/key-history` document), written only once there is one.
+pub const KEY_HISTORY_FILE: &str = "key-history";
+/// Fewest seconds between two requests for the log's key history: a stream of checkpoints
+/// signed by unknown keys (anyone can post one) cannot make the witness hammer the log.
+pub const KEY_HISTORY_FETCH_SECS_MIN: u64 = 5;
+
+/// Where the witness asks for the log's key history.
+pub trait KeyHistorySource: Send + Sync {
+    /// The key history document the log serves (`GET <log>/key-history`), `Ok(None)` when it
+    /// serves none, or why it could not be had.
+    fn fetch(&self) -> Result<Option<Vec<u8>>, String>;
+}
 
 /// The witness's cosignature verifier key (type `0x04`) for its key.
 ///
@@ -171,6 +198,14 @@ pub enum OpenError {
         /// Why.
         source: CheckpointError,
     },
+    /// The key history file does not follow from the genesis: damaged, or of another network.
+    #[error("the key history file {path} does not follow from this genesis: {why}")]
+    BadHistory {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
 }
 
 /// The latest checkpoint cosigned: the state that must never go back.
@@ -184,7 +219,13 @@ struct Latest {
 /// A witness for one network's log.
 pub struct Witness {
     origin: String,
-    validators: Policy,
+    network: NetworkId,
+    /// The validators of every epoch followed, the genesis ones first.
+    history: Mutex<KeyHistory>,
+    /// Where to ask for a newer key history, if anywhere.
+    source: Option<Box<dyn KeyHistorySource>>,
+    /// When the key history was last asked for (the request's time).
+    fetched_at: Mutex<Option<u64>>,
     key: SignerKey,
     vkey: VerifierKey,
     dir: PathBuf,
@@ -220,13 +261,12 @@ impl Witness {
     }
 
     /// Opens the state directory `dir` for `network`'s log, trusting its genesis validators'
-    /// checkpoint keys with its checkpoint quorum, and cosigning with `key`. The directory holds
-    /// the latest cosigned checkpoint, or was made by [`Witness::init`]; anything else is
-    /// refused ([`OpenError::NoState`]).
+    /// checkpoint keys with its checkpoint quorum and the key history kept in `dir`, and
+    /// cosigning with `key`. The directory holds the latest cosigned checkpoint, or was made by
+    /// [`Witness::init`]; anything else is refused ([`OpenError::NoState`]).
     pub fn open(network: &Network, key: SignerKey, dir: &Path) -> Result<Witness, OpenError> {
-        let validators = Policy::new(network.validator_vkeys(), network.checkpoint_quorum())
-            .expect("a validated genesis has a valid validator policy");
         let origin = network.genesis.origin.clone();
+        let mut history = KeyHistory::new(network.genesis_roster());
         if !dir.is_dir() {
             return Err(OpenError::NoState(dir.into()));
         }
@@ -242,15 +282,27 @@ impl Witness {
             Err(std::fs::TryLockError::WouldBlock) => return Err(OpenError::Locked(dir.into())),
             Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
+        let history_path = dir.join(KEY_HISTORY_FILE);
+        match std::fs::read(&history_path) {
+            Ok(bytes) => {
+                history
+                    .follow(&network.id, &origin, &bytes)
+                    .map_err(|e| OpenError::BadHistory {
+                        path: history_path.clone(),
+                        why: e.to_string(),
+                    })?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(&history_path)(e)),
+        }
         let state_path = dir.join(STATE_FILE);
         let latest = match std::fs::read(&state_path) {
             Ok(bytes) => {
-                let vc =
-                    verify_checkpoint(&bytes, Some(&origin), &validators).map_err(|source| {
-                        OpenError::BadState {
-                            path: state_path.clone(),
-                            source,
-                        }
+                let vc = history
+                    .verify_checkpoint(&bytes, Some(&origin), false)
+                    .map_err(|source| OpenError::BadState {
+                        path: state_path.clone(),
+                        source,
                     })?;
                 Latest {
                     size: vc.checkpoint.size,
@@ -272,7 +324,10 @@ impl Witness {
         };
         Ok(Witness {
             origin,
-            validators,
+            network: network.id,
+            history: Mutex::new(history),
+            source: None,
+            fetched_at: Mutex::new(None),
             vkey: cosigner_vkey(&key),
             key,
             dir: dir.to_path_buf(),
@@ -281,9 +336,90 @@ impl Witness {
         })
     }
 
+    /// Asks `source` for the log's key history when a checkpoint calls for a newer one.
+    pub fn with_key_history_source(mut self, source: Box<dyn KeyHistorySource>) -> Witness {
+        self.source = Some(source);
+        self
+    }
+
     /// This witness's cosignature verifier key.
     pub fn vkey(&self) -> &VerifierKey {
         &self.vkey
+    }
+
+    /// The latest epoch of the key history followed (0: the genesis validators).
+    pub fn epoch(&self) -> u64 {
+        self.history.lock().expect("history lock").current().epoch
+    }
+
+    /// Checks a checkpoint against the validators of its epoch; if it fails, or is signed by
+    /// keys the latest epoch lacks, follows the log's key history first (see the crate doc).
+    fn verify(&self, note: &[u8], now: u64) -> Result<VerifiedCheckpoint, CheckpointError> {
+        let (result, unknown) = {
+            let history = self.history.lock().expect("history lock");
+            let result = history.verify_checkpoint(note, Some(&self.origin), false);
+            let known: Vec<VerifierKey> = history
+                .current()
+                .validator_vkeys()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect();
+            (result, has_unknown_signer(note, &known))
+        };
+        if (result.is_ok() && !unknown) || !self.may_fetch(now) {
+            return result;
+        }
+        self.follow_log();
+        self.history
+            .lock()
+            .expect("history lock")
+            .verify_checkpoint(note, Some(&self.origin), false)
+    }
+
+    /// Whether the key history may be asked for at `now`; if so, notes it.
+    fn may_fetch(&self, now: u64) -> bool {
+        if self.source.is_none() {
+            return false;
+        }
+        let mut at = self.fetched_at.lock().expect("fetch time lock");
+        if at.is_some_and(|t| now < t.saturating_add(KEY_HISTORY_FETCH_SECS_MIN) && now >= t) {
+            return false;
+        }
+        *at = Some(now);
+        true
+    }
+
+    /// Asks the source for the key history and follows it if it extends the one held, which is
+    /// kept durably first. Failures are logged: the checkpoint is then judged as before.
+    fn follow_log(&self) {
+        let Some(source) = &self.source else { return };
+        let bytes = match source.fetch() {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not fetch the log's key history");
+                return;
+            }
+        };
+        let mut history = self.history.lock().expect("history lock");
+        match extend(&history, &self.network, &self.origin, &bytes) {
+            Ok(Some(next)) => {
+                let file = next.to_file(&self.network);
+                let mut json = serde_json::to_vec_pretty(&file).expect("a key history serializes");
+                json.push(b'\n');
+                if let Err(e) = write_durably(&self.dir, KEY_HISTORY_FILE, &json) {
+                    tracing::warn!(error = %e, "could not keep the key history; not followed");
+                    return;
+                }
+                tracing::info!(
+                    epoch = next.current().epoch,
+                    "followed the log's key history: the validators changed"
+                );
+                *history = next;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the log's key history is not followed"),
+        }
     }
 
     /// The size of the latest checkpoint cosigned (0 if none).
@@ -301,8 +437,7 @@ impl Witness {
     /// the new state is on disk before the cosignature line is returned.
     pub fn add_checkpoint(&self, body: &[u8], now: u64) -> Result<Vec<u8>, Refusal> {
         let request = AddCheckpoint::parse(body).map_err(|e| Refusal::Malformed(e.to_string()))?;
-        let vc = match verify_checkpoint(&request.checkpoint, Some(&self.origin), &self.validators)
-        {
+        let vc = match self.verify(&request.checkpoint, now) {
             Ok(vc) => vc,
             Err(CheckpointError::WrongOrigin { got, .. }) => {
                 return Err(Refusal::UnknownOrigin(got));
@@ -363,20 +498,72 @@ impl Witness {
         Ok(cosignature.to_line().into_bytes())
     }
 
-    /// Writes the state file durably: a temporary file, fsync, rename, fsync of the directory;
-    /// then the new-witness marker goes.
+    /// Writes the state file durably; then the new-witness marker goes.
     fn persist(&self, note: &[u8]) -> std::io::Result<()> {
-        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
-        let mut f = File::create(&tmp)?;
-        f.write_all(note)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, self.dir.join(STATE_FILE))?;
-        File::open(&self.dir)?.sync_all()?;
+        write_durably(&self.dir, STATE_FILE, note)?;
         match std::fs::remove_file(self.dir.join(NEW_MARKER)) {
             Ok(()) => File::open(&self.dir)?.sync_all(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e),
         }
     }
+}
+
+/// Writes `dir/name` durably: a temporary file, fsync, rename, fsync of the directory.
+fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, dir.join(name))?;
+    File::open(dir)?.sync_all()
+}
+
+/// The history after following `bytes` from `known`, if it adds epochs. Only an extension is
+/// followed: a history that differs from `known` at an epoch both have is refused, whether or
+/// not it holds up on its own (two approved changes for one epoch are for an auditor to
+/// publish, not for a witness to pick from).
+fn extend(
+    known: &KeyHistory,
+    network: &NetworkId,
+    origin: &str,
+    bytes: &[u8],
+) -> Result<Option<KeyHistory>, String> {
+    if bytes.len() > KEY_HISTORY_BYTES_MAX {
+        return Err("the key history is larger than 4 MiB".into());
+    }
+    let file: KeyHistoryFile = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+    if let Some(i) = known
+        .links()
+        .iter()
+        .zip(&file.links)
+        .position(|(a, b)| a != b)
+    {
+        return Err(format!(
+            "it disagrees with the key history this witness followed at epoch {}",
+            known.links()[i].epoch
+        ));
+    }
+    if file.links.len() <= known.links().len() {
+        return Ok(None);
+    }
+    let mut next = known.clone();
+    next.follow_file(network, origin, &file)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(next))
+}
+
+/// Whether `note` carries an Ed25519 signature by a key none of `known` is (a member added or
+/// a key rotated since the epochs known). Cosignatures are 8 bytes longer and not counted.
+fn has_unknown_signer(note: &[u8], known: &[VerifierKey]) -> bool {
+    const ED25519_SIGNATURE_BYTES: usize = 64;
+    Note::parse(note).is_ok_and(|n| {
+        n.signatures().iter().any(|s| {
+            s.signature.len() == ED25519_SIGNATURE_BYTES
+                && !known
+                    .iter()
+                    .any(|k| k.name() == s.name && k.key_id() == s.key_id)
+        })
+    })
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use bansos_genesis::Network;
 use bansos_verifier::note::{SignerKey, is_key_name_valid};
+use bansos_witness::key_history::HttpKeyHistory;
 use bansos_witness::{Witness, cosigner_vkey};
 use clap::{Parser, Subcommand};
 use ed25519_dalek::SigningKey;
@@ -26,6 +27,10 @@ use ed25519_dalek::SigningKey;
         signed by a quorum of the genesis validators, and only if it is consistent with the \
         latest checkpoint it cosigned (kept in --state, written durably before answering). \
         GET /checkpoint returns that checkpoint with its cosignature.\n\n\
+        Validators changed by governance are followed: with --log, a checkpoint that does not \
+        verify with the validators the witness knows (or is signed by keys they lack) makes \
+        it fetch GET <log>/key-history, follow the changes from the genesis keys, keep them in \
+        --state (key-history) and check the checkpoint again.\n\n\
         `init` starts a new, empty state once; `serve` refuses a state directory that holds \
         no cosigned checkpoint and was not made by `init`, so a lost state is never silently \
         replaced by a fresh one."
@@ -73,6 +78,11 @@ enum Command {
         /// Write the URL actually listened on to this file (useful with port 0).
         #[arg(long)]
         url_file: Option<PathBuf>,
+        /// A node of the log (base URL) to ask for its key history when the validators
+        /// changed (GET <URL>/key-history). Repeat for several nodes, asked in order. Without
+        /// it, only the genesis validators and the key history in --state are trusted.
+        #[arg(long = "log", value_name = "URL")]
+        logs: Vec<String>,
     },
 }
 
@@ -102,7 +112,8 @@ async fn main() -> anyhow::Result<()> {
             state,
             listen,
             url_file,
-        } => serve(&genesis, &key, &state, listen, url_file).await,
+            logs,
+        } => serve(&genesis, &key, &state, listen, url_file, logs).await,
     }
 }
 
@@ -133,6 +144,7 @@ async fn serve(
     state: &Path,
     listen: SocketAddr,
     url_file: Option<PathBuf>,
+    logs: Vec<String>,
 ) -> anyhow::Result<()> {
     let bytes = std::fs::read(genesis).with_context(|| format!("reading {}", genesis.display()))?;
     let network = Network::from_bytes(&bytes)
@@ -141,7 +153,11 @@ async fn serve(
         .with_context(|| format!("reading {}", key.display()))?;
     let key = SignerKey::parse(text.trim())
         .map_err(|e| anyhow::anyhow!("{} is not a witness key file: {e}", key.display()))?;
-    let witness = Arc::new(Witness::open(&network, key, state)?);
+    let mut witness = Witness::open(&network, key, state)?;
+    if !logs.is_empty() {
+        witness = witness.with_key_history_source(Box::new(HttpKeyHistory::new(logs)));
+    }
+    let witness = Arc::new(witness);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -155,6 +171,7 @@ async fn serve(
         vkey = %witness.vkey(),
         origin = %network.genesis.origin,
         latest = witness.latest_size().0,
+        epoch = witness.epoch(),
         "witness started"
     );
     println!("bansos-witness {} {url}", witness.vkey());

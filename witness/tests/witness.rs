@@ -400,3 +400,261 @@ fn over_http() {
         TreeSize(7)
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Governance: the validators change; the witness follows the log's key history.
+
+use bansos_verifier::entry::{SignedTx, TxBody};
+use bansos_verifier::governance::{
+    Change, KEY_HISTORY_FORMAT, KeyHistoryFile, KeyRotation, Link, NewMember, Role as GovRole, Vote,
+};
+use bansos_witness::{KEY_HISTORY_FETCH_SECS_MIN, KEY_HISTORY_FILE, KeyHistorySource};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// `v3`'s key after the rotation of epoch 2.
+fn rotated_v3() -> SignerKey {
+    SignerKey::new("v3", SigningKey::from_bytes(&[33; 32]))
+}
+
+/// The checkpoint of the first `size` leaves signed by `signers`.
+fn signed_by(leaves: &[Hash], size: u64, signers: &[SignerKey]) -> Vec<u8> {
+    let root = root(&leaves[..size as usize], TreeSize(size)).unwrap();
+    let cp = Checkpoint::new(ORIGIN, TreeSize(size), root);
+    let body = cp.body();
+    cp.to_note(
+        signers
+            .iter()
+            .map(|k| NoteSignature::sign(k.name(), k.signing_key(), &body)),
+    )
+    .to_bytes()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A link: `change` voted in `epoch - 1` by `voters`, its first checkpoint at `start`.
+fn link(
+    log: &[Hash],
+    epoch: u64,
+    change: &Change,
+    voters: &[u8],
+    start: u64,
+    signers: &[SignerKey],
+) -> Link {
+    let net = network();
+    Link {
+        epoch,
+        change: hex(&change.to_bytes()),
+        votes: voters
+            .iter()
+            .map(|&i| {
+                let body = TxBody::Vote(Vote {
+                    epoch: epoch - 1,
+                    change: change.clone(),
+                });
+                let tx = SignedTx::sign(
+                    &net.id,
+                    MemberId(u16::from(i)),
+                    body,
+                    validator_key(i).signing_key(),
+                )
+                .unwrap();
+                hex(&tx.encode())
+            })
+            .collect(),
+        checkpoint: String::from_utf8(signed_by(log, start, signers)).unwrap(),
+    }
+}
+
+/// Epoch 1 (from size 10) adds `v4`; epoch 2 (from size 20) rotates `v3`'s key.
+fn governed(log: &[Hash]) -> Vec<Link> {
+    let net = network();
+    let add = Change::AddMember(NewMember {
+        name: "v4".into(),
+        display_name: "Validator 4".into(),
+        role: GovRole::Ministry,
+        public_key: validator_key(4).signing_key().verifying_key().to_bytes(),
+        p2p_address: "/ip4/127.0.0.1/tcp/9004".into(),
+        voting_power: 1,
+    });
+    let rotate = Change::RotateKey(KeyRotation::sign(
+        &net.id,
+        MemberId(3),
+        rotated_v3().signing_key(),
+        Some(validator_key(3).signing_key()),
+    ));
+    let k = validator_key;
+    vec![
+        link(log, 1, &add, &[0, 1, 2], 10, &[k(0), k(1), k(2), k(4)]),
+        link(
+            log,
+            2,
+            &rotate,
+            &[0, 1, 2, 4],
+            20,
+            &[k(0), k(1), k(2), rotated_v3()],
+        ),
+    ]
+}
+
+fn history(links: Vec<Link>) -> Vec<u8> {
+    serde_json::to_vec(&KeyHistoryFile {
+        format: KEY_HISTORY_FORMAT.into(),
+        network_id: Some(network().id),
+        links,
+    })
+    .unwrap()
+}
+
+/// A log that serves `history` and counts the requests.
+struct Log {
+    history: Mutex<Option<Vec<u8>>>,
+    asked: AtomicUsize,
+}
+
+/// The witness's handle on a [`Log`] the test changes.
+struct Shared(Arc<Log>);
+
+impl KeyHistorySource for Shared {
+    fn fetch(&self) -> Result<Option<Vec<u8>>, String> {
+        self.0.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self.0.history.lock().unwrap().clone())
+    }
+}
+
+fn add_at(
+    w: &Witness,
+    old: u64,
+    log: &[Hash],
+    size: u64,
+    signers: &[SignerKey],
+    now: u64,
+) -> Result<Vec<u8>, bansos_witness::Refusal> {
+    let proof = consistency_proof(log, TreeSize(old), TreeSize(size))
+        .unwrap()
+        .unwrap_or_default();
+    let body = AddCheckpoint {
+        old: TreeSize(old),
+        proof,
+        checkpoint: signed_by(log, size, signers),
+    }
+    .to_bytes();
+    w.add_checkpoint(&body, now)
+}
+
+#[test]
+fn the_witness_follows_the_validators_through_the_key_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = leaves(40, 0);
+    let k = validator_key;
+    let epoch_2 = [k(1), k(2), rotated_v3(), k(4)];
+    // Without a source, a checkpoint of epoch 2 has only two genesis signatures: 403.
+    let w = open(dir.path());
+    add_at(&w, 0, &log, 5, &[k(0), k(1), k(2)], NOW).unwrap();
+    let refused = add_at(&w, 5, &log, 25, &epoch_2, NOW).unwrap_err();
+    assert_eq!(refused.status(), 403, "{refused}");
+    drop(w);
+
+    let source = Arc::new(Log {
+        history: Mutex::new(None),
+        asked: AtomicUsize::new(0),
+    });
+    let w = Witness::open(&network(), witness_key(), dir.path())
+        .unwrap()
+        .with_key_history_source(Box::new(Shared(source.clone())));
+    // The log serves no history yet: still 403, and it is not asked again at once.
+    assert_eq!(
+        add_at(&w, 5, &log, 25, &epoch_2, NOW).unwrap_err().status(),
+        403
+    );
+    assert_eq!(
+        add_at(&w, 5, &log, 25, &epoch_2, NOW + 1)
+            .unwrap_err()
+            .status(),
+        403
+    );
+    assert_eq!(source.asked.load(Ordering::SeqCst), 1);
+    // Once it does, the changes are followed, kept, and the checkpoint cosigned.
+    *source.history.lock().unwrap() = Some(history(governed(&log)));
+    let later = NOW + KEY_HISTORY_FETCH_SECS_MIN;
+    add_at(&w, 5, &log, 25, &epoch_2, later).unwrap();
+    assert_eq!((w.epoch(), w.latest_size()), (2, TreeSize(25)));
+    assert!(dir.path().join(KEY_HISTORY_FILE).exists());
+    // v3's rotated-out key no longer counts: v0, v1, v4 and old v3 are 3 of the 4 needed of 5.
+    add_at(&w, 25, &log, 30, &[k(0), k(1), k(3), k(2), k(4)], later).unwrap();
+    let refused = add_at(&w, 30, &log, 32, &[k(0), k(1), k(3), k(4)], later + 100).unwrap_err();
+    assert_eq!(refused.status(), 403, "{refused}");
+    drop(w);
+
+    // After a restart, with no source at all, the kept history is trusted.
+    let w = Witness::open(&network(), witness_key(), dir.path()).unwrap();
+    assert_eq!((w.epoch(), w.latest_size()), (2, TreeSize(30)));
+    add_at(&w, 30, &log, 35, &epoch_2, NOW).unwrap();
+}
+
+#[test]
+fn the_witness_follows_only_extensions_of_its_key_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = leaves(40, 0);
+    let k = validator_key;
+    let links = governed(&log);
+    let source = Arc::new(Log {
+        history: Mutex::new(Some(history(links[..1].to_vec()))),
+        asked: AtomicUsize::new(0),
+    });
+    Witness::init(dir.path()).unwrap();
+    let w = Witness::open(&network(), witness_key(), dir.path())
+        .unwrap()
+        .with_key_history_source(Box::new(Shared(source.clone())));
+    add_at(&w, 0, &log, 12, &[k(0), k(1), k(2), k(4)], NOW).unwrap();
+    assert_eq!(w.epoch(), 1);
+    // Another change for epoch 1, approved by the same genesis validators: not followed.
+    let other = Change::SetWitnessQuorum { quorum: 0 };
+    let fork = link(&log, 1, &other, &[0, 1, 2], 10, &[k(0), k(1), k(2)]);
+    *source.history.lock().unwrap() = Some(history(vec![fork, links[1].clone()]));
+    let epoch_2 = [k(1), k(2), rotated_v3(), k(4)];
+    let refused = add_at(&w, 12, &log, 25, &epoch_2, NOW + 60).unwrap_err();
+    assert_eq!(refused.status(), 403, "{refused}");
+    assert_eq!(w.epoch(), 1);
+    // A damaged key history file stops the witness at start-up.
+    drop(w);
+    std::fs::write(dir.path().join(KEY_HISTORY_FILE), b"{}").unwrap();
+    assert!(matches!(
+        Witness::open(&network(), witness_key(), dir.path()),
+        Err(OpenError::BadHistory { .. })
+    ));
+}
+
+#[test]
+fn the_key_history_is_fetched_from_the_first_node_that_has_one() {
+    use bansos_witness::key_history::HttpKeyHistory;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let serve = |body: Option<Vec<u8>>| {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = match body {
+            Some(b) => axum::Router::new()
+                .route("/key-history", axum::routing::get(move || async move { b })),
+            None => axum::Router::new(),
+        };
+        rt.spawn(async move { axum::serve(listener, router).await.unwrap() });
+        url
+    };
+    let doc = history(governed(&leaves(40, 0)));
+    let (none, some) = (serve(None), serve(Some(doc.clone())));
+    assert_eq!(HttpKeyHistory::new(vec![none.clone()]).fetch(), Ok(None));
+    assert_eq!(
+        HttpKeyHistory::new(vec![none, format!("{some}/")]).fetch(),
+        Ok(Some(doc))
+    );
+    // A node that cannot be reached is an error, not "no history".
+    assert!(
+        HttpKeyHistory::new(vec!["http://127.0.0.1:1".into()])
+            .fetch()
+            .is_err()
+    );
+}
