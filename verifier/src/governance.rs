@@ -884,6 +884,14 @@ pub enum HistoryError {
     /// Of another network.
     #[error("the key history is of another network")]
     OtherNetwork,
+    /// It approves another change for an epoch than the history already followed.
+    #[error(
+        "epoch {epoch}: the key history approves another change than the one already known; one of the two is forged"
+    )]
+    Conflict {
+        /// The epoch.
+        epoch: u64,
+    },
     /// Links out of order.
     #[error("link {index} starts epoch {got}, expected {expected}")]
     OutOfOrder {
@@ -1092,12 +1100,20 @@ impl KeyHistory {
         }
         let mut next = KeyHistory::new(self.rosters[0].clone());
         for (index, link) in file.links.iter().enumerate() {
-            if let Some(known) = self.links.get(index)
-                && known == link
-            {
-                next.rosters.push(self.rosters[index + 1].clone());
-                next.links.push(link.clone());
-                continue;
+            match self.links.get(index) {
+                Some(known) if known == link => {
+                    next.rosters.push(self.rosters[index + 1].clone());
+                    next.links.push(link.clone());
+                    continue;
+                }
+                // Two different changes approved for one epoch: one of the two histories is
+                // forged. Keep the one known; the caller reports the other.
+                Some(_) => {
+                    return Err(HistoryError::Conflict {
+                        epoch: index as u64 + 1,
+                    });
+                }
+                None => {}
             }
             let roster = check_link(next.current(), network, origin, index, link)?;
             next.rosters.push(roster);
@@ -1556,9 +1572,15 @@ mod tests {
             true,
         )
         .unwrap();
-        // A shorter history does not roll back what is known.
+        // A shorter history does not roll back what is known; another one conflicts.
         h.follow(&NET, ORIGIN, &file(vec![l1.clone()])).unwrap();
         assert_eq!(h.current().epoch, 2);
+        let other = link(1, &add(5), &[0, 1, 2], 10, &[0, 1, 2, 5]);
+        assert_eq!(
+            h.follow(&NET, ORIGIN, &file(vec![other])),
+            Err(HistoryError::Conflict { epoch: 1 })
+        );
+        assert_eq!(h.current().epoch, 2, "the known history is kept");
     }
 
     #[test]

@@ -893,6 +893,7 @@ fn history_error(e: &bansos_verifier::governance::HistoryError) -> Value {
     match e {
         E::Malformed(_) => serde_json::json!({ "kind": "malformed" }),
         E::OtherNetwork => serde_json::json!({ "kind": "other_network" }),
+        E::Conflict { epoch } => serde_json::json!({ "kind": "conflict", "epoch": epoch }),
         E::OutOfOrder {
             index,
             got,

@@ -255,6 +255,7 @@ fn history_error_json(e: &HistoryError) -> J {
     match e {
         HistoryError::Malformed(_) => obj! { "kind" => "malformed" },
         HistoryError::OtherNetwork => obj! { "kind" => "other_network" },
+        HistoryError::Conflict { epoch } => obj! { "kind" => "conflict", "epoch" => *epoch },
         HistoryError::OutOfOrder {
             index,
             got,
