@@ -382,21 +382,7 @@ fn validators_of(roster: &Roster) -> (ValidatorSet, BTreeMap<u16, VerifierKey>) 
     (ValidatorSet::from_roster(roster), vkeys)
 }
 
-/// The epoch a change approved in block `height` started and where its checkpoints start.
-fn governance_approved_at<S: ConsensusStore>(
-    ledger: &Ledger<S>,
-    height: u64,
-) -> anyhow::Result<Option<(u64, u64)>>
-where
-    S::Error: std::error::Error + Send + Sync + 'static,
-{
-    Ok(ledger.store().governance()?.and_then(|g| {
-        g.approved
-            .last()
-            .filter(|a| a.height == height)
-            .map(|a| (a.epoch, a.start_size))
-    }))
-}
+
 
 /// Parts of one proposal stream received so far.
 struct Parts {
@@ -519,6 +505,23 @@ where
     /// The members in force at the height being decided.
     pub fn roster(&self) -> &Roster {
         &self.roster
+    }
+
+    /// The current epoch and where its checkpoints start, if a change approved before `height`
+    /// started it and its first checkpoint is not stored yet.
+    fn epoch_without_checkpoint(&self, height: u64) -> anyhow::Result<Option<(u64, u64)>> {
+        let Some(last) = self
+            .ledger
+            .store()
+            .governance()?
+            .and_then(|g| g.approved.last().cloned())
+        else {
+            return Ok(None);
+        };
+        if last.height >= height || self.ledger.store().epoch_checkpoint(last.epoch)?.is_some() {
+            return Ok(None);
+        }
+        Ok(Some((last.epoch, last.start_size)))
     }
 
     /// Refuses to go on at a height from which the network runs rules this software does not
@@ -1325,8 +1328,10 @@ where
         );
         // The first checkpoint of an epoch (of the log after the block that approved its
         // change) is kept for ever: the key history links it (docs/FORMAT.md, "Key history").
-        let epoch_checkpoint = match (&published, governance_approved_at(&self.ledger, h.0 - 1)?) {
-            (Some((note, size)), Some((epoch, start))) if size.0 == start => {
+        // Normally the one collected at the first height of the epoch; should that height have
+        // published none here, the first one after it.
+        let epoch_checkpoint = match (&published, self.epoch_without_checkpoint(h.0)?) {
+            (Some((note, size)), Some((epoch, start))) if size.0 >= start => {
                 Some((epoch, note.clone()))
             }
             _ => None,
