@@ -1,6 +1,9 @@
 // The page: reads the receipt (typed, scanned or photographed) and the NIK, gathers evidence
 // from a node or a receipt bundle, runs the checks of citizen.js and shows the verdict in
-// Bahasa Indonesia or English. Everything the page needs is inside the one HTML file.
+// Bahasa Indonesia or English. Everything the page needs is inside the one HTML file. When the
+// network's validators changed since genesis, the checkpoint is checked against the key history
+// the node serves (`/key-history`) or the bundle carries (`key_history`), followed from the
+// genesis keys of the policy (citizen.js, governance.js).
 //
 // Privacy: the NIK is read from its input only when "Periksa" is pressed, passed to `check`
 // and dropped. It is not sent (requests carry only tile numbers and the checkpoint size), not
@@ -153,7 +156,8 @@ function render() {
     box.append(el('p', { class: 'note', id: 'checkpoint-text' }, t.t('label.checkpoint', {
       size: v.checkpoint.size,
       signers: r.signers.length,
-      keys: state.policy ? state.policy.keyCount : 0,
+      // The validators of the checkpoint's epoch (after the key history, if any).
+      keys: r.keys ?? (state.policy ? state.policy.keyCount : 0),
     })));
   }
   if (r.unreachable?.length) {

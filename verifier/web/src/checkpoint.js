@@ -53,6 +53,18 @@ export function checkpointBody(c) {
  * @returns {VerifiedCheckpoint}
  */
 export function verifyCheckpoint(bytes, origin, policy) {
+  const { note, checkpoint } = parseSignedCheckpoint(bytes, origin);
+  const verified = verifyNote(policy, note);
+  return { checkpoint, verified, note };
+}
+
+/**
+ * Parses a signed checkpoint and checks its origin (unless null), its signatures not yet:
+ * the first steps of verifyCheckpoint, shared with the roster's check (governance.js).
+ * @param {Uint8Array|string} bytes @param {string|null} origin
+ * @returns {{ note: import('./note.js').Note, checkpoint: Checkpoint }}
+ */
+export function parseSignedCheckpoint(bytes, origin) {
   const note = parseNote(bytes);
   const checkpoint = parseCheckpointBody(note.text);
   if (origin !== null && origin !== undefined && checkpoint.origin !== origin) {
@@ -61,6 +73,5 @@ export function verifyCheckpoint(bytes, origin, policy) {
       { kind: 'wrong_origin', origin: checkpoint.origin },
     );
   }
-  const verified = verifyNote(policy, note);
-  return { checkpoint, verified, note };
+  return { note, checkpoint };
 }

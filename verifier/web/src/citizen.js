@@ -3,17 +3,18 @@
 // testdata/vectors/citizen.json). `check` and `checkBundle` are pure (ports of
 // verifier/src/citizen.rs); `gatherOnline` is the only I/O:
 // it fetches whole tiles through the fetch function it is given, never the leaf index, the
-// allocation id or the NIK.
+// allocation id or the NIK. When the evidence carries a key history (a node's `/key-history`,
+// a bundle's `key_history`), it is followed from the policy's genesis keys before the
+// checkpoint is verified against the epoch of its size (docs/VERIFY.md, "Key history").
 //
 // The NIK is an argument of `check` only, hashed with the receipt's salt and compared
 // with the allocation's commitment; it is never put in a verdict, a bundle, a URL or an error.
 
 import { equalBytes, fromBase64, toHex, utf8 } from './bytes.js';
-import { verifyCheckpoint } from './checkpoint.js';
-import { verifyNote } from './note.js';
 import { beneficiaryCommitment } from './commitment.js';
 import { decodeLeaf } from './entry.js';
 import { VerifierError } from './errors.js';
+import { fetchKeyHistory, HistoryError, keyHistoryJson, readKeyHistoryFile, validators } from './governance.js';
 import { hashFromBase64, leafHash } from './hash.js';
 import { inclusionProof, verifyInclusion } from './merkle.js';
 import { edgeTiles, tileAtSize, tilePath, topLevel, VerifiedTiles } from './tile.js';
@@ -51,8 +52,10 @@ export const WARNINGS = new Set(['paid_less', 'nik_mismatch', 'not_an_allocation
  */
 
 /**
- * What a verdict rests on: one signed checkpoint (text) and leaves proven against it.
- * @typedef {{ checkpoint: string, allocation: Proven|null, events: Proven[] }} Evidence
+ * What a verdict rests on: one signed checkpoint (text) and leaves proven against it, and the
+ * network's key history when its validators changed since genesis (as readKeyHistoryFile gives
+ * it; null for a network on its genesis keys).
+ * @typedef {{ checkpoint: string, allocation: Proven|null, events: Proven[], key_history?: object|null }} Evidence
  */
 
 /**
@@ -71,7 +74,7 @@ export class BundleError extends Error {
   }
 }
 
-const BUNDLE_FIELDS = new Set(['format', 'allocation', 'checkpoint', 'events']);
+const BUNDLE_FIELDS = new Set(['format', 'allocation', 'checkpoint', 'events', 'key_history']);
 
 /** A tlog-proof text of a bundle as Proven and its checkpoint. */
 function provenOf(text) {
@@ -109,6 +112,12 @@ export function readBundle(input) {
     throw new BundleError('malformed_bundle');
   }
   if (b.format !== BUNDLE_FORMAT || b.events.length > EVENTS_MAX) throw new BundleError('malformed_bundle');
+  // key_history: absent (or null) for a network on its genesis keys; else a key history document.
+  let keyHistory = null;
+  if (b.key_history !== undefined && b.key_history !== null) {
+    keyHistory = readKeyHistoryFile(b.key_history).file;
+    if (!keyHistory) throw new BundleError('malformed_bundle');
+  }
   let checkpoint = null;
   const same = (cp) => {
     if (checkpoint === null) checkpoint = cp;
@@ -131,7 +140,7 @@ export function readBundle(input) {
     same(cp);
     events.push(p);
   }
-  return { checkpoint, allocation, events };
+  return { checkpoint, allocation, events, key_history: keyHistory };
 }
 
 /** The tlog-proof text of a proven leaf. @param {Proven} p @param {string} checkpoint */
@@ -149,6 +158,7 @@ export function writeBundle(evidence) {
   if (evidence.allocation) file.allocation = tlogProofOf(evidence.allocation, evidence.checkpoint);
   else file.checkpoint = evidence.checkpoint;
   file.events = evidence.events.map((e) => tlogProofOf(e, evidence.checkpoint));
+  if (evidence.key_history) file.key_history = keyHistoryJson(evidence.key_history);
   return `${JSON.stringify(file, null, 2)}\n`;
 }
 
@@ -213,28 +223,51 @@ export function checkBundle(policy, receipt, nik, bundle, now) {
 }
 
 /**
+ * The policy's key history after following a key history document (a copy: the policy's own
+ * stays at what it knew). Throws HistoryError.
+ * @param {import('./policy.js').TrustPolicy} policy @param {object|null|undefined} file
+ */
+export function followedHistory(policy, file) {
+  if (!file) return policy.history;
+  const history = policy.history.clone();
+  history.followFile(policy.networkId, policy.origin, file);
+  return history;
+}
+
+/**
  * The steps of docs/VERIFY.md, "Verification", on gathered evidence (citizen.rs `check`).
  * Pure: the same inputs give the same verdict. `signers` are the trusted keys whose signatures
- * on the checkpoint verified (for display; not part of the verdict).
+ * on the checkpoint verified and `keys` the validators of its epoch (for display; not part of
+ * the verdict).
  * @param {import('./policy.js').TrustPolicy} policy @param {import('./receipt.js').Receipt} receipt
  * @param {Uint8Array} nik @param {Evidence} evidence @param {number} now Unix seconds
- * @returns {{ verdict: Verdict, signers: string[], evidence: Evidence }}
+ * @returns {{ verdict: Verdict, signers: string[], keys: number, epoch: number, evidence: Evidence }}
  */
 export function check(policy, receipt, nik, evidence, now) {
-  const out = (verdict, signers = []) => ({ verdict, signers, evidence });
+  let keys = policy.keyCount;
+  let epoch = 0;
+  const out = (verdict, signers = []) => ({ verdict, signers, keys, epoch, evidence });
   if (!equalBytes(receipt.networkTag, policy.networkId.subarray(0, 4))) return out(newVerdict('wrong_network'));
+  let history;
+  try {
+    history = followedHistory(policy, evidence.key_history);
+  } catch (e) {
+    if (!(e instanceof HistoryError)) throw e;
+    const v = newVerdict('invalid_checkpoint');
+    v.error = { kind: 'key_history', reason: e.message };
+    return out(v);
+  }
   let cp;
   try {
-    cp = verifyCheckpoint(evidence.checkpoint, policy.origin, policy.notePolicy);
-    if (policy.witnessPolicy) verifyNote(policy.witnessPolicy, cp.note);
+    cp = history.verifyCheckpoint(evidence.checkpoint, policy.origin, true);
   } catch (e) {
     if (!(e instanceof VerifierError)) throw e;
     const v = newVerdict('invalid_checkpoint');
     v.error = e.json;
-    // Too few witness cosignatures (the validators' quorum was met): too_few_witnesses.
-    if (cp && e.json.kind === 'too_few_signatures') v.error = { ...e.json, kind: 'too_few_witnesses' };
     return out(v);
   }
+  keys = validators(cp.roster).length;
+  epoch = cp.roster.epoch;
   const { size, root } = cp.checkpoint;
   const signers = cp.verified.signers;
   const v = newVerdict('not_in_log');
@@ -381,8 +414,9 @@ export function nodeBase(u) {
 
 /**
  * Gathers the evidence of one receipt from one or more nodes over `fetchFn`
- * (docs/VERIFY.md, "Online"): the first node whose checkpoint verifies gives the checkpoint
- * and the tiles; every node is asked for the tile's events, which are united.
+ * (docs/VERIFY.md, "Online"): the first node whose checkpoint verifies (after following its
+ * key history) gives the checkpoint, the key history and the tiles; every node is asked for the
+ * tile's events, which are united.
  *
  * Throws FetchError when no node could be asked, TileEvidenceError when the chosen node's
  * tiles do not match its checkpoint. A checkpoint that does not verify on every node that
@@ -428,25 +462,31 @@ export async function gatherOnline({ policy, receipt, nodes, fetchFn, onProgress
       unreachable.push({ node: base, reason: e.reason });
       continue;
     }
+    // The validators may have changed since genesis: follow the node's key history.
+    onProgress(`${base}/key-history`);
+    const keyHistory = await fetchKeyHistory(base, fetchFn);
     try {
-      const cp = verifyCheckpoint(text, policy.origin, policy.notePolicy);
-      chosen = { base, text, cp };
+      const cp = followedHistory(policy, keyHistory).verifyCheckpoint(text, policy.origin, false);
+      chosen = { base, text, cp, keyHistory };
       break;
     } catch (e) {
       if (!(e instanceof VerifierError)) throw e;
-      failing ??= { base, text };
+      failing ??= { base, text, keyHistory };
     }
   }
   if (!chosen) {
-    if (failing) return { evidence: { checkpoint: failing.text, allocation: null, events: [] }, node: failing.base, unreachable };
+    if (failing) {
+      const evidence = { checkpoint: failing.text, allocation: null, events: [], key_history: failing.keyHistory };
+      return { evidence, node: failing.base, unreachable };
+    }
     throw new FetchError(bases[0], unreachable.map((u) => u.reason).join('; ') || 'no answer');
   }
-  const { base, text } = chosen;
+  const { base, text, keyHistory } = chosen;
   const { size, root } = chosen.cp.checkpoint;
   const index = BigInt(receipt.leafIndex);
 
   // 2. Not in the log at this size.
-  if (index >= size) return { evidence: { checkpoint: text, allocation: null, events: [] }, node: base, unreachable };
+  if (index >= size) return { evidence: { checkpoint: text, allocation: null, events: [], key_history: keyHistory }, node: base, unreachable };
 
   // 3. Edge tiles, the path's full tiles top-down, the entry bundle.
   const tiles = new VerifiedTiles(size, root);
@@ -512,7 +552,7 @@ export async function gatherOnline({ policy, receipt, nodes, fetchFn, onProgress
   }
   if (answered === 0) throw new FetchError(base, 'no node answered allocation-events');
   const sorted = [...events.values()].sort((x, y) => (x.index < y.index ? -1 : 1));
-  return { evidence: { checkpoint: text, allocation, events: sorted }, node: base, unreachable };
+  return { evidence: { checkpoint: text, allocation, events: sorted, key_history: keyHistory }, node: base, unreachable };
 }
 
 /**

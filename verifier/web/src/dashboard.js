@@ -2,10 +2,12 @@
 // and the latest checkpoint, verified in the page against the trust policy the node wrote in
 // (the same code and policy as the citizen's page), refreshed every few seconds; a link to
 // the citizen's page `/verify`. It asks nothing but its own node (CSP connect-src 'self').
+// When the checkpoint's size changes it also asks for the node's key history (`/key-history`)
+// and follows it from the policy's genesis keys, so that a checkpoint of a later epoch is
+// checked against the validators of that epoch (docs/VERIFY.md, "Key history").
 
 import { barChart, updateChart } from './charts.js';
-import { verifyCheckpoint } from './checkpoint.js';
-import { verifyNote } from './note.js';
+import { fetchKeyHistory, quorumPower, validators } from './governance.js';
 import { parsePolicy } from './policy.js';
 import { applyI18n, el, fillTable, texts } from './public_page.js';
 import { compactRupiah, summarizeStats } from './stats.js';
@@ -26,8 +28,13 @@ const state = {
   policyError: '',
   /** The last summary of /v1/stats. */
   summary: null,
-  /** The last checkpoint: {verified, checkpoint, signers} or {error} or {none}. */
+  /** The last checkpoint: {checkpoint, signers, witnesses, roster} or {error} or {none}. */
   checkpoint: null,
+  /** The validators of every epoch known so far (the policy's, then the node's key history). */
+  history: null,
+  /** The checkpoint size (text) when /key-history was last read, and why it did not follow. */
+  historySize: null,
+  historyError: '',
   /** The checkpoint size (text) when /v1/stats was last read, and when (unix ms). */
   statsSize: null,
   statsAt: 0,
@@ -45,8 +52,27 @@ function loadPolicy() {
   if (!text.startsWith('{')) return;
   try {
     state.policy = parsePolicy(text);
+    state.history = state.policy.history.clone();
   } catch (e) {
     state.policyError = e.message;
+  }
+}
+
+/**
+ * Follows the node's key history when the log has grown since it was last read: a node without
+ * one (404) or with an unreadable one changes nothing; one that does not follow from the known
+ * validators is an error, and the validators known so far are kept.
+ */
+async function followKeyHistory(size) {
+  if (!state.history || size === state.historySize) return;
+  const file = await fetchKeyHistory('', (u, o) => fetch(u, o));
+  state.historySize = size;
+  state.historyError = '';
+  if (!file) return;
+  try {
+    state.history.followFile(state.policy.networkId, state.policy.origin, file);
+  } catch (e) {
+    state.historyError = e.message;
   }
 }
 
@@ -71,11 +97,12 @@ async function refresh() {
   const note = await fetch('/checkpoint', { cache: 'no-store' })
     .then((r) => (r.status === 503 ? null : r.ok ? r.text() : Promise.reject(new Error(`/checkpoint: HTTP ${r.status}`))))
     .catch(fail);
-  if (note === null) state.checkpoint = { none: true };
-  else if (note !== undefined) state.checkpoint = checkCheckpoint(note);
   // /v1/stats is the large answer (a row per program, period, region, payer and channel): ask
   // for it again when the log has grown, and at least every STATS_REFRESH_MAX_MS otherwise.
   const size = typeof note === 'string' ? note.split('\n')[1] ?? null : null;
+  if (size !== null) await followKeyHistory(size);
+  if (note === null) state.checkpoint = { none: true };
+  else if (note !== undefined) state.checkpoint = checkCheckpoint(note);
   const due = state.summary === null || size === null || size !== state.statsSize || Date.now() - state.statsAt >= STATS_REFRESH_MAX_MS;
   if (due) {
     const stats = await fetch('/v1/stats', { cache: 'no-store' })
@@ -96,14 +123,16 @@ async function refresh() {
   render();
 }
 
-/** Verifies the note against the policy (as the citizen's page does). */
+/**
+ * Verifies the note against the validators of its epoch (as the citizen's page does), with the
+ * witnesses' cosignatures where that epoch requires them.
+ */
 function checkCheckpoint(note) {
   if (!state.policy) return { error: 'no_policy' };
+  if (state.historyError) return { error: `key history: ${state.historyError}` };
   try {
-    const v = verifyCheckpoint(note, state.policy.origin, state.policy.notePolicy);
-    // A policy that requires witnesses (trust-policy `witness_quorum`) needs their cosignatures too.
-    const witnesses = state.policy.witnessPolicy ? verifyNote(state.policy.witnessPolicy, v.note).signers : [];
-    return { checkpoint: v.checkpoint, signers: v.verified.signers, witnesses };
+    const v = state.history.verifyCheckpoint(note, state.policy.origin, true);
+    return { checkpoint: v.checkpoint, signers: v.verified.signers, witnesses: v.verified.cosignedAt.map((c) => c.name), roster: v.roster };
   } catch (e) {
     return { error: e.message };
   }
@@ -126,12 +155,14 @@ function renderCheckpoint(t) {
       : t.t('dash.cp.unverified', { reason: cp.error });
   } else {
     status.dataset.state = 'verified';
-    status.textContent = `✔ ${t.t('dash.cp.verified', { count: cp.signers.length, keys: state.policy.keyCount, quorum: state.policy.quorum })}`;
+    const roster = cp.roster;
+    status.textContent = `✔ ${t.t('dash.cp.verified', { count: cp.signers.length, keys: validators(roster).length, quorum: quorumPower(roster) })}`
+      + (roster.epoch > 0 ? ` ${t.t('dash.cp.epoch', { epoch: roster.epoch })}` : '');
     const size = $('checkpoint-size');
     size.dataset.value = String(cp.checkpoint.size);
     size.textContent = t.int(cp.checkpoint.size);
     renderRoot(t, toBase64(cp.checkpoint.root));
-    const names = new Map([...state.policy.members.values()].map((m) => [m.name, m.display_name]));
+    const names = new Map(roster.members.map((m) => [m.name, m.display_name]));
     $('checkpoint-signers').textContent = cp.signers.map((s) => names.get(s) ?? s).join(', ')
       + (cp.witnesses.length ? `. ${t.t('dash.cp.witnessed', { names: cp.witnesses.join(', ') })}` : '');
     $('checkpoint-origin').textContent = cp.checkpoint.origin;

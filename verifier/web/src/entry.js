@@ -2,10 +2,12 @@
 // verifier/src/entry.rs and codec.rs; docs/FORMAT.md). Decoding yields the JSON view of the
 // Rust side (hex for byte arrays, names for enumerations) and accepts exactly the bytes that
 // encoding produces: every refusal of negative_entries.json, with the same kind, field and value.
+// Kind 6 is a governance vote (change.js).
 
-import { bigIntToBe, concat, fromUtf8, hex, toHex, u64Value, utf8 } from './bytes.js';
+import { concat, hex, toHex, u64Value, utf8 } from './bytes.js';
+import { encodeVote, readVote } from './change.js';
+import { CONTROL, invalid, OUTER_SPACE, oversize, Reader, str8b, u16b, u64b, u8b, unknownTag, unknownVersion } from './codec.js';
 import { publicKeyOf, sign, verifyStrict } from './ed25519.js';
-import { DecodeError } from './errors.js';
 import { digest } from './hash.js';
 
 export const FORMAT_VERSION = 1;
@@ -20,67 +22,7 @@ export const CHANNELS = ['KKS', 'POS_OUTLET', 'POS_DOOR', 'AGENT', 'EWARONG', 'E
 export const RETURN_REASONS = ['DECEASED', 'NOT_FOUND', 'MOVED', 'DECLINED', 'UNCLAIMED'];
 export const REVOCATION_REASONS = ['INELIGIBLE', 'DUPLICATE', 'DATA_ERROR', 'DECEASED', 'PROGRAM_CANCELLED'];
 export const PERIOD_KINDS = ['monthly', 'quarterly', 'yearly'];
-export const KINDS = ['program_registered', 'allocation', 'claim', 'return', 'revocation'];
-
-// The error JSON of negative_entries.json: {kind, field, value}.
-const truncated = (field) =>
-  new DecodeError(`truncated in field ${field}`, { kind: 'truncated', field, value: null });
-const trailing = (n) =>
-  new DecodeError(`${n} unexpected bytes after the end`, { kind: 'trailing_bytes', field: null, value: n });
-const unknownVersion = (v) =>
-  new DecodeError(`unknown format version ${v}`, { kind: 'unknown_version', field: null, value: v });
-const unknownTag = (field, tag) =>
-  new DecodeError(`unknown ${field} tag ${tag}`, { kind: 'unknown_tag', field, value: tag });
-const oversize = (field, max) =>
-  new DecodeError(`field ${field} is longer than ${max} bytes`, { kind: 'oversize', field, value: max });
-const invalid = (field, reason) =>
-  new DecodeError(`field ${field} is invalid: ${reason}`, { kind: 'invalid', field, value: null });
-
-class Reader {
-  /** @param {Uint8Array} buf */
-  constructor(buf) {
-    this.buf = buf;
-    this.at = 0;
-  }
-  take(n, field) {
-    if (this.buf.length - this.at < n) throw truncated(field);
-    const out = this.buf.subarray(this.at, this.at + n);
-    this.at += n;
-    return out;
-  }
-  u8(field) {
-    return this.take(1, field)[0];
-  }
-  u16(field) {
-    const b = this.take(2, field);
-    return (b[0] << 8) | b[1];
-  }
-  /** @returns {bigint} */
-  u64(field) {
-    const b = this.take(8, field);
-    let n = 0n;
-    for (const x of b) n = (n << 8n) | BigInt(x);
-    return n;
-  }
-  hex(n, field) {
-    return toHex(this.take(n, field));
-  }
-  str8(field, max) {
-    const len = this.u8(field);
-    if (len > max) throw oversize(field, max);
-    const s = fromUtf8(this.take(len, field));
-    if (s === null) throw invalid(field, 'not UTF-8');
-    return s;
-  }
-  rest() {
-    const out = this.buf.subarray(this.at);
-    this.at = this.buf.length;
-    return out;
-  }
-  finish() {
-    if (this.at !== this.buf.length) throw trailing(this.buf.length - this.at);
-  }
-}
+export const KINDS = ['program_registered', 'allocation', 'claim', 'return', 'revocation', 'vote'];
 
 /** A program code: 2–16 of A-Z, 0-9, _. @param {string} s */
 export const isProgramCode = (s) => /^[A-Z0-9_]{2,16}$/.test(s);
@@ -96,10 +38,6 @@ export function periodKind(s) {
 
 /** A kabupaten/kota code PPKK: province 11–99, kabupaten/kota 01–99. @param {number} code */
 export const isRegionCode = (code) => Math.floor(code / 100) >= 11 && Math.floor(code / 100) <= 99 && code % 100 >= 1;
-
-// Rust's char::is_control (Cc) and str::trim (White_Space).
-const CONTROL = /\p{Cc}/u;
-const OUTER_SPACE = /^[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]|[\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]$/;
 
 /** @param {Reader} r */
 function decodeBody(r) {
@@ -186,6 +124,8 @@ function decodeBody(r) {
       if (reason < 1 || reason > REVOCATION_REASONS.length) throw unknownTag('revocation reason', reason);
       return { kind: 'revocation', allocation, reason: REVOCATION_REASONS[reason - 1] };
     }
+    case 6:
+      return readVote(r);
     default:
       throw unknownTag('kind', tag);
   }
@@ -228,14 +168,6 @@ export function decodeLeaf(bytes) {
   return { height, block_time: blockTime, tx };
 }
 
-const u8b = (v) => Uint8Array.of(v);
-const u16b = (v) => Uint8Array.of((v >> 8) & 255, v & 255);
-const u64b = (v) => bigIntToBe(BigInt(v), 8);
-const str8b = (s) => {
-  const b = utf8(s);
-  if (b.length > 255) throw new Error('string too long for str8');
-  return concat(u8b(b.length), b);
-};
 const tagOf = (list, name) => {
   const i = list.indexOf(name);
   if (i < 0) throw new Error(`unknown name ${name}`);
@@ -260,6 +192,8 @@ function encodeBody(b) {
       return concat(u8b(4), hex(b.allocation), u8b(tagOf(RETURN_REASONS, b.reason)));
     case 'revocation':
       return concat(u8b(5), hex(b.allocation), u8b(tagOf(REVOCATION_REASONS, b.reason)));
+    case 'vote':
+      return concat(u8b(6), encodeVote(b));
     default:
       throw new Error(`unknown kind ${b.kind}`);
   }

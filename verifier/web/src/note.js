@@ -94,7 +94,7 @@ function cosignatureMessage(ts, text) {
  * else { ts } (ts null for a plain signature, the timestamp for a cosignature).
  * @param {VerifierKey} key @param {string} text @param {Uint8Array} sig
  */
-function verifyWithKey(key, text, sig) {
+export function verifyWithKey(key, text, sig) {
   if (key.type === SIG_TYPE_ED25519) {
     if (sig.length !== 64) return false;
     return verifyStrict(key.publicKey, utf8(text), sig) ? { ts: null } : false;

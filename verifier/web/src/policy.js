@@ -1,10 +1,13 @@
 // The trust policy (docs/VERIFY.md, "Trust policy"): which network, which log origin, which
 // validator keys and how many of them must sign, optionally which witnesses' cosignature keys
 // and how many cosignatures are required; members and programs only turn numbers into names
-// for display.
+// for display. The members and verifier keys also make the genesis roster (epoch 0) from which a
+// key history is followed (governance.js; docs/VERIFY.md, "Key history").
 
-import { fromHex } from './bytes.js';
+import { fromHex, toHex } from './bytes.js';
+import { ROLES } from './change.js';
 import { VerifierError } from './errors.js';
+import { KeyHistory } from './governance.js';
 import { makePolicy, parseVerifierKey, SIG_TYPE_COSIGNATURE } from './note.js';
 
 export const POLICY_FORMAT = 'bansos-ledger/trust-policy@v1';
@@ -22,7 +25,8 @@ export class PolicyError extends VerifierError {}
  *   notePolicy: import('./note.js').Policy, keyCount: number,
  *   witnessPolicy: import('./note.js').Policy|null,
  *   members: Map<number, {id: number, name: string, display_name?: string, role?: string}>,
- *   programs: Map<string, {code: string, name: string}>, json: object
+ *   programs: Map<string, {code: string, name: string}>, json: object,
+ *   history: import('./governance.js').KeyHistory
  * }} TrustPolicy
  */
 
@@ -74,12 +78,37 @@ export function parsePolicy(input) {
   const isStr = (x) => typeof x === 'string';
   const members = new Map();
   if (p.members !== undefined && !Array.isArray(p.members)) throw bad('members must be a list');
-  for (const m of p.members ?? []) {
+  // The genesis roster: members in id order; a member whose name has a verifier key validates
+  // with power 1 (policy.rs, TrustPolicy::new).
+  const rosterMembers = [];
+  for (const [i, m] of (p.members ?? []).entries()) {
     if (!m || !Number.isInteger(m.id) || m.id < 0 || m.id > 0xffff || !isStr(m.name) || !isStr(m.display_name) || !isStr(m.role)) {
       throw bad('a member needs id, name, display_name and role');
     }
+    if (m.id !== i) throw bad(`member ${m.id} is listed at position ${i}`);
+    if (!ROLES.includes(m.role)) throw bad(`member ${m.name}: unknown role ${JSON.stringify(m.role)}`);
     members.set(m.id, m);
+    const key = notePolicy.keys.find((k) => k.name === m.name);
+    rosterMembers.push({
+      id: m.id,
+      name: m.name,
+      display_name: m.display_name,
+      role: m.role,
+      key: key ? toHex(key.publicKey) : null,
+      p2p_address: '',
+      power: key ? 1 : 0,
+      active: true,
+    });
   }
+  const genesis = {
+    epoch: 0,
+    start_size: 0,
+    members: rosterMembers,
+    witnesses: witnesses.map((vkey) => ({ vkey, url: '' })),
+    witness_quorum: Math.min(witnessQuorum, 255),
+    genesis_quorum: p.quorum,
+    upgrade: null,
+  };
   const programs = new Map();
   if (p.programs !== undefined && !Array.isArray(p.programs)) throw bad('programs must be a list');
   for (const pr of p.programs ?? []) {
@@ -97,5 +126,6 @@ export function parsePolicy(input) {
     members,
     programs,
     json: p,
+    history: new KeyHistory(genesis),
   };
 }

@@ -7,8 +7,10 @@
 //   node verifier/web/test/dashboard-e2e.mjs --url http://127.0.0.1:PORT   (a real node)
 //   node verifier/web/test/dashboard-e2e.mjs     (self-test: serves fixtures/dashboard-node.mjs
 //                                                  and also checks the live refresh, that a
-//                                                  checkpoint below the quorum is refused, and
-//                                                  the phone layout at national totals)
+//                                                  checkpoint below the quorum is refused, that
+//                                                  a key history is followed and a forged one
+//                                                  refused, and the phone layout at national
+//                                                  totals)
 //   ... --screenshot FILE   also saves the page at 360 px (docs/screenshots/)
 //
 // Both modes check the page on a 360 px phone: no horizontal overflow, amounts on one line,
@@ -167,6 +169,26 @@ async function main() {
       fixture.setSigners(2);
       const refused = await until(async () => ({ ok: (await page.getAttribute('#checkpoint-status', 'data-state')) === 'error' }));
       report('checkpoint below quorum refused', refused.ok, { status: await page.textContent('#checkpoint-status') });
+      // The validators changed since genesis: the page follows the node's key history and
+      // verifies the checkpoint against the new validators; a forged history is refused.
+      fixture.setSigners(4);
+      fixture.setKeyHistory('powers');
+      fixture.setAllocations(120);
+      const followed = await until(async () => {
+        const status = await page.textContent('#checkpoint-status');
+        const ok = (await page.getAttribute('#checkpoint-status', 'data-state')) === 'verified' && /berubah 4 kali|changed 4 times/.test(status ?? '');
+        return { ok, status };
+      });
+      report('key history followed', followed.ok, { status: followed.status });
+      fixture.setKeyHistory('forged');
+      fixture.setAllocations(150);
+      const forged = await until(async () => {
+        const status = await page.textContent('#checkpoint-status');
+        const ok = (await page.getAttribute('#checkpoint-status', 'data-state')) === 'error' && (status ?? '').includes('key history');
+        return { ok, status };
+      });
+      report('forged key history refused', forged.ok, { status: forged.status });
+      fixture.setKeyHistory(null);
     }
 
     // On a phone (360 px), at national totals in the self-test (each allocation standing for

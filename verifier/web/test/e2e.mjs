@@ -12,10 +12,12 @@
 // {"name", "outcome", "text", "ms"} (ms: from the click to the verdict); exits 1 if an outcome
 // differs from expect_outcome. --bench N times N checks of the first case and prints the median.
 // --bundle-case NAME: after the online check of that case, saves the bundle and checks it again
-// offline (source "Berkas bukti"). Last, that case (or the first) is checked again on a 360 px
-// phone screen, which the page must fit; --screenshot FILE saves that screen (docs/screenshots/).
+// offline (source "Berkas bukti"). The self-test also checks offline bundles that carry a key
+// history (governance.json: a receipt made before the validators changed, and a forged
+// history). Last, that case (or the first) is checked again on a 360 px phone screen, which the
+// page must fit; --screenshot FILE saves that screen (docs/screenshots/).
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +134,25 @@ async function main() {
       checks++;
       if (outcome !== c.expect_outcome) failures++;
       await page.unroute('**/*');
+    }
+    if (server) {
+      // Bundles with a key_history (the fixture's policy is governance.json's genesis policy).
+      const governance = JSON.parse(readFileSync(join(here, '../../../testdata/vectors/governance.json'), 'utf8'));
+      for (const g of governance.citizen.cases.filter((x) => ['receipt_before_the_changes', 'forged_key_history'].includes(x.name))) {
+        const file = join(scratch, `${g.name}.json`);
+        writeFileSync(file, g.bundle);
+        await page.goto(url, { waitUntil: 'load' });
+        await page.fill('#receipt', g.receipt);
+        await page.fill('#nik', g.nik);
+        await page.setInputFiles('#bundle-file', file);
+        await page.check('#source-bundle');
+        await page.click('#check');
+        await page.waitForSelector('#verdict[data-outcome]', { timeout: VERDICT_TIMEOUT_MS });
+        const outcome = await page.getAttribute('#verdict', 'data-outcome');
+        console.log(JSON.stringify({ name: `${g.name} (bundle with key history)`, outcome, text: await page.textContent('#outcome-text'), ms: null }));
+        checks++;
+        if (outcome !== g.expect.outcome) failures++;
+      }
     }
     // On a 360 px phone: the page with a verdict shown fits the screen (no horizontal overflow).
     const phoneCase = c ?? cases[0];

@@ -19,8 +19,10 @@ import { edgeTiles, entriesTile, hashTile, parseBundle, parseTilePath, tilePath,
 import { formatTlogProof, parseTlogProof, verifyTlogProof } from '../src/tlog_proof.js';
 import { digest } from '../src/hash.js';
 import { verifyStrict } from '../src/ed25519.js';
-import { checkBundle } from '../src/citizen.js';
+import { checkBundle, writeBundle } from '../src/citizen.js';
 import { parsePolicy } from '../src/policy.js';
+import { changeHash, decodeChange, encodeChange, ROTATION_DOMAIN, rotationStatement } from '../src/change.js';
+import { applyChange, ChangeError, HistoryError, rosterFromJson, rosterView } from '../src/governance.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const VECTORS = join(here, '../../../testdata/vectors');
@@ -360,4 +362,171 @@ test('citizen verdicts equal the Rust ones (citizen.json)', (t) => {
     const got = checkBundle(policy, receipt, nik, c.bundle, c.now);
     assert.deepEqual(JSON.parse(JSON.stringify(got.verdict)), c.expect, c.name);
   }
+});
+
+// ---- governance.json ----
+
+const GOVERNANCE = load('governance.json');
+
+/** A parsed policy with its genesis roster (policy.js), as the Rust TrustPolicy builds it. */
+const governancePolicy = () => parsePolicy(GOVERNANCE.policy);
+
+/** The error and the reason of a history vector: the reason's tail is the parser's own words for malformed and undecodable. */
+function assertHistoryError(e, want, name) {
+  assert.ok(e instanceof HistoryError, `${name}: ${e}`);
+  assert.deepEqual(e.json, want.error, name);
+  if (want.error.kind !== 'malformed' && want.error.kind !== 'undecodable') assert.equal(e.message, want.reason, name);
+  else assert.ok(e.message.startsWith(want.reason.split(':')[0]), `${name}: ${e.message}`);
+}
+
+test('governance: changes and votes decode, encode and verify', () => {
+  const v = GOVERNANCE;
+  const net = hex(v.network_id);
+  assert.deepEqual(hex(v.rotation_domain_hex), ROTATION_DOMAIN);
+  for (const m of v.new_members) assert.equal(toHex(publicKeyOf(hex(m.test_private_key_seed))), m.public_key);
+  const tags = new Set();
+  for (const c of v.changes) {
+    const bytes = hex(c.hex);
+    const change = decodeChange(bytes);
+    assert.deepEqual(change, c.json, `${c.name}: the JSON view`);
+    assert.deepEqual(encodeChange(change), bytes, `${c.name}: encode(decode(b))`);
+    assert.equal(change.change, c.change);
+    assert.equal(bytes[0], c.tag);
+    assert.deepEqual(concat(...c.layout.map((f) => hex(f.hex))), bytes, `${c.name}: layout`);
+    assert.equal(toHex(digest(bytes)), c.hash);
+    assert.equal(changeHash(change), c.hash);
+    if (change.change === 'rotate_key') {
+      const statement = rotationStatement(net, change.member, hex(change.new_key));
+      assert.equal(toHex(statement), c.rotation.statement_hex);
+      assert.ok(verifyStrict(hex(change.new_key), statement, hex(change.new_key_signature)), c.name);
+    }
+    tags.add(c.tag);
+  }
+  assert.deepEqual([...tags].sort(), [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.ok(v.votes.length >= 5);
+  for (const e of v.votes) {
+    const encoded = hex(e.signed_tx_hex);
+    const tx = decodeSignedTx(encoded);
+    assert.deepEqual(tx, e.json, `${e.name}: the JSON view`);
+    assert.deepEqual(encodeSignedTx(tx), encoded, e.name);
+    assert.equal(tx.body.kind, 'vote');
+    assert.equal(tx.body.epoch, e.epoch);
+    assert.equal(e.kind_tag, 6);
+    assert.deepEqual(concat(...e.layout.map((f) => hex(f.hex))), encoded, `${e.name}: layout`);
+    assert.deepEqual(signingMessage(tx, net), hex(e.signing_message_hex));
+    assert.ok(verifySignedTx(tx, net, hex(e.signer_public_key)), `${e.name}: signature`);
+    assert.equal(txHash(tx), e.tx_hash);
+    const leaf = decodeLeaf(hex(e.leaf_hex));
+    assert.deepEqual(leaf.tx, tx);
+    assert.deepEqual(encodeLeaf(leaf), hex(e.leaf_hex));
+    assert.equal(toHex(leafHash(hex(e.leaf_hex))), e.leaf_hash);
+  }
+  assert.ok(v.refused_changes.length >= 25);
+  for (const c of v.refused_changes) {
+    const decode = { change: decodeChange, signed_tx: decodeSignedTx }[c.input];
+    assert.ok(decode, `${c.name}: input ${c.input}`);
+    assert.deepEqual(errorOf(() => decode(hex(c.hex))), c.error, c.name);
+  }
+});
+
+test('governance: Roster::apply accepts and refuses as the vectors say', () => {
+  const v = GOVERNANCE;
+  const net = hex(v.network_id);
+  const rosters = v.apply.rosters;
+  // The genesis roster is the one the policy builds.
+  assert.deepEqual(governancePolicy().history.current(), rosters.genesis.roster);
+  const refused = new Set();
+  let accepted = 0;
+  for (const c of v.apply.cases) {
+    const roster = rosterFromJson(rosters[c.roster].roster);
+    const change = decodeChange(hex(c.change_hex));
+    let got;
+    try {
+      got = applyChange(roster, net, change);
+    } catch (e) {
+      if (!(e instanceof ChangeError)) throw e;
+      assert.equal(c.expect.ok, false, `${c.name}: refused with ${e.message}`);
+      assert.deepEqual(e.json, c.expect.error, c.name);
+      assert.equal(e.message, c.expect.reason, c.name);
+      refused.add(e.json.kind);
+      continue;
+    }
+    assert.equal(c.expect.ok, true, `${c.name}: accepted`);
+    assert.deepEqual(rosterView(got), c.expect.roster, c.name);
+    accepted++;
+  }
+  assert.ok(accepted >= 8);
+  assert.equal(refused.size, 14, [...refused].join());
+});
+
+test('governance: key histories follow or are refused, checkpoints verify by epoch', () => {
+  const v = GOVERNANCE;
+  let checkpoints = 0;
+  for (const chain of v.histories.valid) {
+    const policy = governancePolicy();
+    const history = policy.history.clone();
+    history.follow(policy.networkId, policy.origin, JSON.stringify(chain.document));
+    assert.equal(history.current().epoch, chain.expect.epoch, chain.name);
+    assert.deepEqual(history.rosters.map(rosterView), chain.expect.rosters, chain.name);
+    // The policy's own history is untouched; following the same document again changes nothing.
+    assert.equal(policy.history.current().epoch, 0);
+    const again = history.clone();
+    again.follow(policy.networkId, policy.origin, chain.document);
+    assert.deepEqual(again.rosters, history.rosters);
+    for (const cp of chain.checkpoints) {
+      const name = `${chain.name}/${cp.name}`;
+      assert.equal(history.rosterFor(BigInt(cp.size)).epoch, cp.expect.epoch, name);
+      let got;
+      try {
+        const ok = history.verifyCheckpoint(cp.note, policy.origin, true);
+        got = {
+          epoch: ok.roster.epoch,
+          ok: true,
+          signers: ok.verified.signers,
+          cosigned_at: ok.verified.cosignedAt.map((c) => ({ name: c.name, time: Number(c.time) })),
+        };
+      } catch (e) {
+        if (!e.json) throw e;
+        got = { epoch: cp.expect.epoch, ok: false, error: e.json };
+      }
+      assert.deepEqual(got, cp.expect, name);
+      checkpoints++;
+    }
+  }
+  assert.ok(checkpoints >= 15);
+  const kinds = new Set();
+  for (const c of v.histories.invalid) {
+    const policy = governancePolicy();
+    const history = policy.history.clone();
+    let err = null;
+    try {
+      history.follow(policy.networkId, policy.origin, JSON.stringify(c.document));
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err, `${c.name} must be refused`);
+    assertHistoryError(err, c.expect, c.name);
+    assert.equal(history.current().epoch, 0, `${c.name}: a refused history changes nothing`);
+    kinds.add(err.json.kind);
+  }
+  assert.equal(kinds.size, 12, [...kinds].join());
+});
+
+test('governance: citizen verdicts follow the bundle\'s key history', () => {
+  const policy = governancePolicy();
+  assert.deepEqual(GOVERNANCE.policy, load('citizen.json').policies.validators_quorum_3);
+  const outcomes = new Set();
+  for (const c of GOVERNANCE.citizen.cases) {
+    const got = checkBundle(policy, parseReceipt(c.receipt), parseNik(c.nik), c.bundle, c.now);
+    assert.deepEqual(JSON.parse(JSON.stringify(got.verdict)), c.expect, c.name);
+    outcomes.add(`${got.verdict.outcome}/${got.verdict.error?.kind ?? ''}`);
+    // A bundle written from the same evidence gives the same verdict.
+    if (got.evidence) {
+      const again = checkBundle(policy, parseReceipt(c.receipt), parseNik(c.nik), writeBundle(got.evidence), c.now);
+      assert.deepEqual(again.verdict, got.verdict, `${c.name}: rewritten bundle`);
+    }
+  }
+  assert.ok(outcomes.has('claimed/'));
+  assert.ok(outcomes.has('invalid_checkpoint/key_history'));
+  assert.equal(policy.history.current().epoch, 0, 'checking a bundle does not change the policy');
 });
