@@ -1179,6 +1179,27 @@ fn governance_key_histories_follow_or_refuse_and_checkpoints_verify_by_epoch() {
         kinds.insert(s(&want["error"]["kind"]).to_string());
     }
     assert_eq!(kinds.len(), 12, "every HistoryError kind: {kinds:?}");
+    // One verifier following documents in turn: it goes on, keeps what it knows, refuses a
+    // conflict.
+    let sequences = arr(&v["histories"]["sequences"]);
+    let mut conflicts = 0;
+    for case in sequences {
+        let name = s(&case["name"]);
+        let mut p = genesis.clone();
+        for (doc, want) in arr(&case["documents"]).iter().zip(arr(&case["expect"])) {
+            let r = p.follow(doc.to_string().as_bytes());
+            assert_eq!(p.history().current().epoch, u(&want["epoch"]), "{name}");
+            match r {
+                Ok(()) => assert_eq!(want["ok"], true, "{name}"),
+                Err(e) => {
+                    assert_eq!(history_error(&e), want["error"], "{name}: {e}");
+                    assert_eq!(e.to_string(), s(&want["reason"]), "{name}");
+                    conflicts += usize::from(want["error"]["kind"] == "conflict");
+                }
+            }
+        }
+    }
+    assert!(conflicts >= 1, "a conflicting history is refused");
 }
 
 #[test]

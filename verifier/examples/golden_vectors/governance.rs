@@ -1938,7 +1938,55 @@ fn histories(w: &World, c: &Changes, k: &Keys, policy: &TrustPolicy) -> J {
         })
         .collect();
     assert_eq!(kinds.len(), 12, "every HistoryError kind: {kinds:?}");
-    obj! { "valid" => valid, "invalid" => invalid }
+    // Documents followed one after the other by one verifier that remembers what it followed.
+    let alt = Chain::build(
+        w,
+        &[Step {
+            change: c.add_bsi.clone(),
+            voters: voters(&[(0, &k.kemensos), (1, &k.kemenkeu), (2, &k.bri)]),
+            signers: signers(&[&k.kemensos, &k.kemenkeu, &k.bri, &k.bsi]),
+            cosigned: false,
+        }],
+    );
+    let first_two = || doc_of(&history_file(w, main.links[..2].to_vec()));
+    let whole = || doc_of(&main.file(w));
+    let other_first = || doc_of(&alt.file(w));
+    let sequences: Vec<(&str, &str, Vec<J>)> = vec![
+        (
+            "longer_after_shorter",
+            "main's first two links, then all five: the verifier goes on from epoch 2",
+            vec![first_two(), whole()],
+        ),
+        (
+            "shorter_after_longer",
+            "all five of main's links, then the first two: nothing is taken away",
+            vec![whole(), first_two()],
+        ),
+        (
+            "conflicting_history",
+            "main's first two links, then a history whose epoch 1 adds BSI instead of BNI: a conflict, and the known history is kept",
+            vec![first_two(), other_first()],
+        ),
+    ];
+    let sequences: Vec<J> = sequences
+        .into_iter()
+        .map(|(name, about, documents)| {
+            let mut p = policy.clone();
+            let steps: Vec<J> = documents
+                .iter()
+                .map(|doc| {
+                    let r = p.follow(&serde_json::to_vec(doc).expect("JSON"));
+                    let epoch = p.history().current().epoch;
+                    match r {
+                        Ok(()) => obj! { "ok" => true, "epoch" => epoch },
+                        Err(e) => obj! { "ok" => false, "error" => history_error_json(&e), "reason" => e.to_string(), "epoch" => epoch },
+                    }
+                })
+                .collect();
+            obj! { "name" => name, "about" => about, "documents" => documents, "expect" => steps }
+        })
+        .collect();
+    obj! { "valid" => valid, "invalid" => invalid, "sequences" => sequences }
 }
 
 /// Receipt bundles of the golden receipt A (leaf 2, claimed at leaf 5) over the main chain's log.

@@ -448,7 +448,8 @@ export class KeyHistory {
   /**
    * Follows a key history document (text, or the parsed JSON): every link after the ones known
    * must be approved by the validators of the epoch before; links known must be repeated
-   * unchanged. Throws HistoryError and keeps what was known.
+   * unchanged (another link for a known epoch is a conflict). Throws HistoryError and keeps what
+   * was known.
    * @param {Uint8Array} networkId @param {string} origin @param {string|object} input
    */
   follow(networkId, origin, input) {
@@ -482,6 +483,13 @@ export class KeyHistory {
         next.rosters.push(this.rosters[index + 1]);
         next.links.push(link);
         return;
+      }
+      // Two different changes approved for one epoch: one of the two histories is forged. Keep
+      // the one known; the caller reports the other.
+      if (known) {
+        const epoch = index + 1;
+        throw historyError(`epoch ${epoch}: the key history approves another change than the one already known; one of the two is forged`,
+          { kind: 'conflict', epoch });
       }
       next.rosters.push(checkLink(next.current(), networkId, origin, index, link));
       next.links.push(link);

@@ -510,6 +510,28 @@ test('governance: key histories follow or are refused, checkpoints verify by epo
     kinds.add(err.json.kind);
   }
   assert.equal(kinds.size, 12, [...kinds].join());
+  // One verifier following documents in turn: it goes on, keeps what it knows, refuses a conflict.
+  let conflicts = 0;
+  for (const c of v.histories.sequences) {
+    const policy = governancePolicy();
+    const history = policy.history.clone();
+    c.documents.forEach((doc, i) => {
+      const want = c.expect[i];
+      let err = null;
+      try {
+        history.follow(policy.networkId, policy.origin, JSON.stringify(doc));
+      } catch (e) {
+        err = e;
+      }
+      assert.equal(history.current().epoch, want.epoch, `${c.name} ${i}`);
+      if (want.ok) assert.equal(err, null, `${c.name} ${i}`);
+      else {
+        assertHistoryError(err, want, `${c.name} ${i}`);
+        if (err.json.kind === 'conflict') conflicts++;
+      }
+    });
+  }
+  assert.ok(conflicts >= 1);
 });
 
 test('governance: citizen verdicts follow the bundle\'s key history', () => {
