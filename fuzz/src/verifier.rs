@@ -247,8 +247,29 @@ pub fn witness(data: &[u8]) {
     }
 }
 
+fn governance_policy() -> bansos_verifier::policy::TrustPolicy {
+    let v: Value = serde_json::from_str(include_str!("../../testdata/vectors/governance.json"))
+        .expect("governance.json");
+    bansos_verifier::policy::TrustPolicy::parse(v["policy"].to_string().as_bytes())
+        .expect("golden policy")
+}
+
+/// `Change::from_bytes` and `TrustPolicy::follow` (a node's `/key-history`, untrusted): a
+/// change that decodes re-encodes to the same bytes; following any bytes never panics, and
+/// after a history that follows, checking a checkpoint against it never panics either.
+pub fn governance(data: &[u8]) {
+    use bansos_verifier::governance::Change;
+    if let Ok(c) = Change::from_bytes(data) {
+        assert_eq!(c.to_bytes(), data, "Change: to_bytes(from_bytes(b)) != b");
+    }
+    let mut policy = governance_policy();
+    if policy.follow(data).is_ok() {
+        let _ = policy.verify_checkpoint(data);
+    }
+}
+
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 10] = [
+pub const TARGETS: [&str; 11] = [
     "entry",
     "envelope",
     "note",
@@ -259,6 +280,7 @@ pub const TARGETS: [&str; 10] = [
     "merkle_verify",
     "citizen",
     "witness",
+    "governance",
 ];
 
 /// Seed inputs by target name.
@@ -401,6 +423,18 @@ pub fn seeds(dir: &Path) -> Seeds {
         merkle_verify.push(b);
     }
 
+    let gov = load("governance.json");
+    let mut governance = Vec::new();
+    for c in list(&gov["changes"]).iter().chain(&list(&gov["refused_changes"])) {
+        governance.push(hex(&c["hex"]));
+    }
+    for h in list(&gov["histories"]["valid"])
+        .iter()
+        .chain(&list(&gov["histories"]["invalid"]))
+    {
+        governance.push(h["document"].to_string().into_bytes());
+    }
+
     vec![
         ("entry", entry.clone()),
         ("envelope", entry),
@@ -412,5 +446,6 @@ pub fn seeds(dir: &Path) -> Seeds {
         ("merkle_verify", merkle_verify),
         ("citizen", citizen),
         ("witness", witness),
+        ("governance", governance),
     ]
 }

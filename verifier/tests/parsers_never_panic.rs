@@ -146,6 +146,7 @@ fn every_target_has_seeds_and_every_golden_seed_passes() {
             "merkle_verify" => properties::merkle_verify,
             "citizen" => properties::citizen,
             "witness" => properties::witness,
+            "governance" => properties::governance,
             other => panic!("unknown target {other}"),
         };
         for seed in seeds {
@@ -269,6 +270,16 @@ proptest! {
     #[test]
     fn witness_mutated_golden(data in mutated("witness")) {
         properties::witness(&data);
+    }
+
+    #[test]
+    fn governance_mutated_golden(data in mutated("governance")) {
+        properties::governance(&data);
+    }
+
+    #[test]
+    fn governance_random_bytes(data in vec(any::<u8>(), 0..300)) {
+        properties::governance(&data);
     }
 
     #[test]
