@@ -28,7 +28,7 @@ pub struct State {
 /// Reads `/v1/governance` (with failover).
 pub fn state(nodes: &mut Nodes) -> anyhow::Result<State> {
     let json = nodes
-        .get_json("v1/governance")?
+        .get_json("/v1/governance")?
         .context("the validators do not serve /v1/governance (an older release?)")?;
     let roster: Roster = serde_json::from_value(json["roster"].clone())
         .context("/v1/governance: the roster does not parse")?;
