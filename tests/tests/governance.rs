@@ -172,10 +172,10 @@ fn validators_join_rotate_and_leave_by_vote_under_load() {
         .and_then(|l| l.split_whitespace().next())
         .unwrap_or_else(|| panic!("no pending change in {shown}"))
         .to_string();
-    let first = said(client(&config("kemenkeu"), &["governance", "vote", &hash]));
+    let first_vote = said(client(&config("kemenkeu"), &["governance", "vote", &hash]));
     // Voting again is the same transaction: it is not counted twice, only found again.
     let again = said(client(&config("kemenkeu"), &["governance", "vote", &hash]));
-    assert_eq!(again, first, "a second vote by kemenkeu");
+    assert_eq!(again, first_vote, "a second vote by kemenkeu");
     let approved = said(client(&config("bri"), &["governance", "vote", &hash]));
     assert!(
         approved.contains("the change is approved: epoch 4"),
