@@ -735,10 +735,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Proof { receipt, out } => {
             let (network, _, _) = identity(&config)?;
             let receipt = parse_receipt(&receipt, &network.id)?;
-            let bundle = bansos_client::proof::bundle(&mut nodes, &network, &receipt)?;
+            let (bundle, history) =
+                bansos_client::proof::bundle_and_history(&mut nodes, &network, &receipt)?;
             std::fs::write(&out, bundle.to_bytes())
                 .with_context(|| format!("writing {}", out.display()))?;
             println!("wrote a checked tlog-proof bundle to {}", out.display());
+            // Signed by validators governance admitted since genesis: whoever checks the bundle
+            // with the genesis policy needs the key history too.
+            if let Some(history) = history {
+                let path = out.with_extension("key-history.json");
+                std::fs::write(&path, history)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!(
+                    "the validators changed since genesis: give {} with the bundle \
+                     (bansos-verify proof --key-history)",
+                    path.display()
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync { wait } => {
