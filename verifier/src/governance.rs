@@ -1103,7 +1103,16 @@ impl KeyHistory {
             match self.links.get(index) {
                 Some(known) if known == link => {
                     next.rosters.push(self.rosters[index + 1].clone());
-                    next.links.push(link.clone());
+                    next.links.push(known.clone());
+                    continue;
+                }
+                // The same change with other votes or another quorum of signatures on the
+                // epoch's first checkpoint (another node recorded another one): it must hold
+                // as well; the link already known is kept.
+                Some(known) if known.change == link.change => {
+                    check_link(next.current(), network, origin, index, link)?;
+                    next.rosters.push(self.rosters[index + 1].clone());
+                    next.links.push(known.clone());
                     continue;
                 }
                 // Two different changes approved for one epoch: one of the two histories is
@@ -1575,6 +1584,11 @@ mod tests {
         // A shorter history does not roll back what is known; another one conflicts.
         h.follow(&NET, ORIGIN, &file(vec![l1.clone()])).unwrap();
         assert_eq!(h.current().epoch, 2);
+        // The same change with the epoch's checkpoint signed by another quorum is the same link.
+        let resigned = link(1, &add(4), &[0, 1, 2], 10, &[1, 2, 3, 4]);
+        h.follow(&NET, ORIGIN, &file(vec![resigned, l2.clone()]))
+            .unwrap();
+        assert_eq!(h.links()[0], l1, "the link checked first is kept");
         let other = link(1, &add(5), &[0, 1, 2], 10, &[0, 1, 2, 5]);
         assert_eq!(
             h.follow(&NET, ORIGIN, &file(vec![other])),

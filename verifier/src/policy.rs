@@ -146,6 +146,23 @@ impl TrustPolicy {
                 active: true,
             });
         }
+        // A verifier key that names no member (a policy written by hand, without members)
+        // still validates: it joins the roster after the members, with power 1.
+        for k in policy.keys() {
+            if members.iter().any(|m| m.name == k.name()) {
+                continue;
+            }
+            members.push(RosterMember {
+                id: MemberId(members.len() as u16),
+                name: k.name().to_owned(),
+                display_name: k.name().to_owned(),
+                role: Role::Auditor,
+                key: Some(k.public_key().to_bytes()),
+                p2p_address: String::new(),
+                power: 1,
+                active: true,
+            });
+        }
         let genesis = Roster::genesis(
             members,
             file.witnesses

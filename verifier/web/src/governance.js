@@ -481,7 +481,16 @@ export class KeyHistory {
       const known = this.links[index];
       if (known && sameLink(known, link)) {
         next.rosters.push(this.rosters[index + 1]);
-        next.links.push(link);
+        next.links.push(known);
+        return;
+      }
+      // The same change with other votes or another quorum of signatures on the epoch's first
+      // checkpoint (another node recorded another one): it must hold as well; the link already
+      // known is kept.
+      if (known && known.change === link.change) {
+        checkLink(next.current(), networkId, origin, index, link);
+        next.rosters.push(this.rosters[index + 1]);
+        next.links.push(known);
         return;
       }
       // Two different changes approved for one epoch: one of the two histories is forged. Keep

@@ -100,6 +100,21 @@ export function parsePolicy(input) {
       active: true,
     });
   }
+  // A verifier key that names no member (a policy written by hand, without members) still
+  // validates: it joins the roster after the members, with power 1.
+  for (const key of notePolicy.keys) {
+    if (rosterMembers.some((m) => m.name === key.name)) continue;
+    rosterMembers.push({
+      id: rosterMembers.length,
+      name: key.name,
+      display_name: key.name,
+      role: 'auditor',
+      key: toHex(key.publicKey),
+      p2p_address: '',
+      power: 1,
+      active: true,
+    });
+  }
   const genesis = {
     epoch: 0,
     start_size: 0,
