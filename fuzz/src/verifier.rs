@@ -425,7 +425,10 @@ pub fn seeds(dir: &Path) -> Seeds {
 
     let gov = load("governance.json");
     let mut governance = Vec::new();
-    for c in list(&gov["changes"]).iter().chain(&list(&gov["refused_changes"])) {
+    for c in list(&gov["changes"])
+        .iter()
+        .chain(&list(&gov["refused_changes"]))
+    {
         governance.push(hex(&c["hex"]));
     }
     for h in list(&gov["histories"]["valid"])
