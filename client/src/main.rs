@@ -415,7 +415,10 @@ fn identity(config: &ClientConfig) -> anyhow::Result<(Network, SignerKey, bansos
         .find(|m| m.key == Some(public.to_bytes()))
         .context("this key is not the key of any member of the network in force")?;
     if !m.active {
-        bail!("member {} was removed from the network: it signs nothing any more", m.name);
+        bail!(
+            "member {} was removed from the network: it signs nothing any more",
+            m.name
+        );
     }
     let member = bansos_genesis::Member {
         id: m.id,

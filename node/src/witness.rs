@@ -144,7 +144,14 @@ pub async fn start(
         .http_status_as_error(false)
         .build()
         .into();
-    tokio::spawn(run(configured, witnesses, agent, store, published, served.clone()));
+    tokio::spawn(run(
+        configured,
+        witnesses,
+        agent,
+        store,
+        published,
+        served.clone(),
+    ));
     Ok(served)
 }
 

@@ -124,7 +124,9 @@ fn setup(dir: &Path, genesis: &Path) -> anyhow::Result<Setup> {
     let roster = crate::files::read_testnet(dir).ok().and_then(|t| {
         t.nodes.iter().find_map(|n| {
             let (status, body) = NodeApi::new(&n.name, &n.http).get("/v1/governance").ok()?;
-            let v: serde_json::Value = serde_json::from_slice(&body).ok().filter(|_| status == 200)?;
+            let v: serde_json::Value = serde_json::from_slice(&body)
+                .ok()
+                .filter(|_| status == 200)?;
             serde_json::from_value::<bansos_verifier::governance::Roster>(v["roster"].clone()).ok()
         })
     });

@@ -382,8 +382,6 @@ fn validators_of(roster: &Roster) -> (ValidatorSet, BTreeMap<u16, VerifierKey>) 
     (ValidatorSet::from_roster(roster), vkeys)
 }
 
-
-
 /// Parts of one proposal stream received so far.
 struct Parts {
     msgs: BTreeMap<u64, StreamContent<ProposalPart>>,
