@@ -10,15 +10,22 @@
 //! partitions, the crashes and restarts, the clocks, the Byzantine validators' behaviour and the
 //! transactions. The same seed gives the same run, step for step ([`Outcome::trace_hash`]).
 //!
+//! With a governance [`Scenario`] the validators also vote on changes to themselves (a validator
+//! added, removed, given a new key or more voting power; votes racing a partition; a Byzantine
+//! validator voting twice), and every validator follows the roster of each height as the node
+//! does.
+//!
 //! After every step the invariants of [`check`] are checked; a violation carries the seed and
 //! the last steps that led to it.
 
 #![forbid(unsafe_code)]
 
 pub mod check;
+pub mod governance;
 mod world;
 
 pub use check::Violation;
+pub use governance::Scenario;
 
 /// A deliberately broken behaviour of one validator the checks count as honest: the proof
 /// that the invariants can fail.
@@ -31,29 +38,38 @@ pub enum Bug {
     /// Validator 0 loses its consensus write-ahead log when it crashes, so after a restart it
     /// may vote again, differently, in a round it already voted in.
     ForgetWal,
+    /// Validator 0's shell gives Malachite the genesis validators at every height instead of
+    /// the core's (`Core::validator_set`): caught once governance changes them.
+    FixedValidatorSet,
 }
 
-impl Bug {
-    /// Every bug, by its command-line name.
-    pub const ALL: [(&'static str, Bug); 3] = [
-        ("sign-forked-checkpoint", Bug::SignForkedCheckpoint),
-        ("commit-without-quorum", Bug::CommitWithoutQuorum),
-        ("forget-wal", Bug::ForgetWal),
-    ];
+/// A choice named on the command line ([`Bug`], [`Scenario`]).
+pub trait Named: Copy + PartialEq + 'static {
+    /// Every choice, by its command-line name.
+    const ALL: &'static [(&'static str, Self)];
 
-    /// The bug named `name`.
-    pub fn parse(name: &str) -> Option<Bug> {
-        Bug::ALL.iter().find(|(n, _)| *n == name).map(|(_, b)| *b)
+    /// The choice named `name`.
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
     }
 
     /// Its command-line name.
-    pub fn name(self) -> &'static str {
-        Bug::ALL
+    fn name(self) -> &'static str {
+        Self::ALL
             .iter()
-            .find(|(_, b)| *b == self)
+            .find(|(_, c)| *c == self)
             .map(|(n, _)| *n)
             .unwrap_or("?")
     }
+}
+
+impl Named for Bug {
+    const ALL: &'static [(&'static str, Bug)] = &[
+        ("sign-forked-checkpoint", Bug::SignForkedCheckpoint),
+        ("commit-without-quorum", Bug::CommitWithoutQuorum),
+        ("forget-wal", Bug::ForgetWal),
+        ("fixed-validator-set", Bug::FixedValidatorSet),
+    ];
 }
 
 /// What one run simulates.
@@ -81,6 +97,13 @@ pub struct Config {
     pub republish_precommits: bool,
     /// Print every step as it happens (`--trace`), not only the last ones before a violation.
     pub full_trace: bool,
+    /// The validators vote on changes to themselves, as this scenario says (none by default).
+    pub governance: Option<Scenario>,
+    /// Count checkpoints published with a signature by a key that no longer validates
+    /// ([`Stats::stale_key_signatures`]) instead of failing on them (the stale-keys invariant):
+    /// the consensus core signs the checkpoint it publishes with its own key whatever the roster
+    /// says, so a removed or rotated-out validator's node still does (reported with issue #14).
+    pub allow_stale_keys: bool,
 }
 
 impl Config {
@@ -107,6 +130,16 @@ impl Config {
         if self.progress_heights == 0 {
             return Err("--progress-heights must be at least 1".into());
         }
+        if let Some(s) = self.governance {
+            s.check(self.validators, self.byzantine)?;
+        }
+        if self.bug == Some(Bug::FixedValidatorSet) && self.governance.is_none() {
+            return Err(
+                "--inject-bug fixed-validator-set shows only when the validators change: add \
+                 --governance"
+                    .into(),
+            );
+        }
         Ok(())
     }
 }
@@ -123,6 +156,8 @@ impl Default for Config {
             check_progress: true,
             republish_precommits: true,
             full_trace: false,
+            governance: None,
+            allow_stale_keys: false,
         }
     }
 }
@@ -144,6 +179,8 @@ pub struct Outcome {
     pub violations: Vec<Violation>,
     /// A hash of every step: equal for two runs of one seed.
     pub trace_hash: u64,
+    /// The roster's epoch at the end (governance changes approved).
+    pub epoch: u64,
     /// Counters of what happened.
     pub stats: Stats,
 }
@@ -175,6 +212,33 @@ pub struct Stats {
     pub wal_replayed: u64,
     /// Precommits of earlier rounds sent again.
     pub republished: u64,
+    /// Governance vote transactions submitted (resubmissions included).
+    pub votes: u64,
+    /// Governance changes approved (epochs started).
+    pub changes: u64,
+    /// Validators that switched to a rotated key.
+    pub key_switches: u64,
+    /// Validators shut down for good after their removal.
+    pub retired: u64,
+    /// Pending transactions the validators' mempools refused when the roster changed.
+    pub refused_by_roster: u64,
+    /// Checkpoint votes of honest validators that honest validators refused.
+    pub refused_honest_checkpoint_votes: u64,
+    /// Checkpoints honest validators published with a signature by a key that no longer
+    /// validates (counted with [`Config::allow_stale_keys`], a violation without).
+    pub stale_key_signatures: u64,
+    /// Vote transactions in decided blocks: accepted, or refused by the rules' reason.
+    pub vote_fates: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// Runs a future that never suspends (the signer and verifier compute at once).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("a signer or verifier future suspended"),
+    }
 }
 
 /// Runs one seed.

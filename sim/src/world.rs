@@ -6,23 +6,36 @@
 //! its write-ahead log. Every answer the engine gives asynchronously (a proposal value, the
 //! next height, a value assembled from parts) is queued as a later event, never fed from
 //! inside `process!` (which holds the state for the whole input).
+//!
+//! Each validator's shell is `consensus::app`'s: Malachite gets the core's validator set of
+//! every height (`Core::validator_set`, which follows the roster), and, in governance runs, each
+//! validator has its own mempool (`bansos_ledger::mempool::Mempool`, kept across crashes as the
+//! journal keeps it) whose roster it sets from `Committed::roster`, admitting transactions as
+//! the node's API does and forwarding them to the others. Without governance the validators
+//! share one pool of transactions, as the simulator always did (a seed's run is unchanged).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::future::Future;
-use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bansos_genesis::ConsensusTimeouts;
+use bansos_ledger::mempool::{Admission, MEMPOOL_BYTES_MAX, Mempool};
+use bansos_ledger::rules::governance;
 use bansos_ledger::store::{ConsensusStore, StateRead};
 use bansos_ledger::{Ledger, MemoryStore};
-use bansos_node::consensus::core::{Core, Effect, Faults, Input, Reply};
+use bansos_node::consensus::core::{BlockPolicy, Committed, Core, Effect, Faults, Input, Reply};
 use bansos_node::consensus::ctx::{
     Address, BansosContext, Height, Proposal, ProposalPart, ValidatorSet, ValueId, Vote,
 };
 use bansos_node::consensus::liveness::OwnPrecommits;
 use bansos_node::consensus::signing::{ConsensusSigner, ConsensusVerifier};
 use bansos_node::consensus::testkit::TestNetwork;
+use bansos_node::node::whoami;
+use bansos_verifier::entry::{
+    AmountRule, MemberId, PeriodKind, ProgramCode, ProgramRegistered, Rupiah, SignedTx, TxBody,
+};
+use bansos_verifier::governance::{Change, Vote as GovernanceVote};
 use bansos_verifier::hash::Hash;
+use bansos_verifier::note::SignerKey;
 use bytes::Bytes;
 use malachitebft_app_channel::app::consensus::{
     self as mc, ConsensusMsg, LivenessMsg, Params, Resumable, Resume, SignedConsensusMsg, State,
@@ -39,7 +52,8 @@ use malachitebft_app_channel::{Signer as _, Verifier as _};
 use malachitebft_signing::VerifierExt as _;
 
 use crate::check::{Checker, Violation};
-use crate::{Bug, Config, Outcome, Rng, Stats};
+use crate::governance::{Plan, Planned, RESUBMIT_MS, Scenario};
+use crate::{Bug, Config, Outcome, Rng, Stats, block_on};
 
 type Ctx = BansosContext;
 type CInput = mc::Input<Ctx>;
@@ -66,15 +80,11 @@ const POOL_MAX: usize = 300;
 const TRACE_KEPT: usize = 60;
 /// Old messages a Byzantine validator keeps to replay.
 const REPLAY_KEPT: usize = 64;
-
-/// Runs a future that never suspends (the signer and verifier compute at once).
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("a signer or verifier future suspended"),
-    }
-}
+/// Most transactions in one proposal.
+const BLOCK_TXS: usize = 200;
+/// Salt of the generator that draws a run's governance plan (the run's own generator draws
+/// exactly what it drew before governance existed).
+const GOVERNANCE_SALT: u64 = 0x6076_e24a_11ce_5eed;
 
 /// A message between validators.
 #[derive(Clone, Debug)]
@@ -88,6 +98,8 @@ enum Msg {
     SyncRequest(u64),
     /// Value sync: a decided block and its certificate.
     SyncResponse(Bytes, ExtendedCommitCertificate<Ctx>),
+    /// Transactions a validator admitted, forwarded to a peer (governance runs).
+    Txs(Vec<Bytes>),
 }
 
 impl Msg {
@@ -111,6 +123,7 @@ impl Msg {
             Msg::Status(h) => format!("status {h}"),
             Msg::SyncRequest(h) => format!("sync-request {h}"),
             Msg::SyncResponse(_, c) => format!("sync-response {}", c.height.0),
+            Msg::Txs(t) => format!("{} transactions", t.len()),
         }
     }
 }
@@ -161,6 +174,12 @@ enum Ev {
     ClockJump(usize, i64),
     Partition(Vec<u8>),
     Heal,
+    /// A joining validator's node starts for the first time.
+    Join(usize),
+    /// A rotated validator's operator restarts its node with the new key.
+    SwitchKey(usize),
+    /// A removed validator's operator shuts its node down for good.
+    Retire(usize),
 }
 
 /// A Byzantine proposer's conflicting block: its proposal, its parts, and which peers get it.
@@ -199,6 +218,14 @@ struct Live {
 struct Node {
     index: usize,
     address: Address,
+    /// Its key file.
+    key: SignerKey,
+    /// The key its operator switches to once its rotation is approved.
+    next_key: Option<SignerKey>,
+    /// Keys it switched to so far (its votes are told apart by key).
+    key_generation: u8,
+    /// node.toml's `member_id` (a validator joining by governance).
+    member_id: Option<u16>,
     signer: ConsensusSigner,
     /// Its clock's offset from simulated time, milliseconds.
     clock_offset: i64,
@@ -218,6 +245,12 @@ struct Node {
     sync_asked: (u64, u64),
     /// Highest committed height.
     committed: u64,
+    /// Started at least once (a joining validator starts later than the others).
+    started: bool,
+    /// Shut down for good (removed by governance).
+    retired: bool,
+    /// Its mempool in governance runs: what it acknowledged, kept across crashes (the journal).
+    mempool: Option<Mempool>,
 }
 
 /// The simulation.
@@ -225,7 +258,8 @@ pub struct World {
     config: Config,
     seed: u64,
     net: TestNetwork,
-    vs: ValidatorSet,
+    /// The genesis validators (what validator 0 keeps with the fixed-validator-set bug).
+    genesis_vs: ValidatorSet,
     verifier: ConsensusVerifier,
     rng: Rng,
     now: u64,
@@ -249,6 +283,61 @@ pub struct World {
     /// Simulated time the network healed, and the lowest honest height then.
     healed: Option<(u64, u64)>,
     violation: Option<Violation>,
+    /// The validators' votes on changes to themselves, if the run has a governance scenario.
+    gov: Option<Gov>,
+}
+
+/// A governance run's votes: the plan and what became of it.
+struct Gov {
+    plan: Plan,
+    /// Each planned change as voted (built when first voted: a rotation is signed by the key of
+    /// then).
+    changes: Vec<Option<Change>>,
+    /// Each planned change's approval height.
+    approved: Vec<Option<u64>>,
+    /// Each member's key as its operator holds it (it signs the votes and, for member 0, the
+    /// programs).
+    keys: Vec<SignerKey>,
+    /// Votes of the epoch start at this simulated time.
+    vote_from: u64,
+    /// Approvals seen so far.
+    seen: usize,
+    /// (voter, planned change, epoch) → when it last submitted that vote.
+    sent: BTreeMap<(u16, usize, u64), u64>,
+    /// Votes the Byzantine validators signed: they submit them again and put them in their
+    /// own proposals.
+    byzantine_votes: Vec<(usize, Bytes)>,
+}
+
+impl Node {
+    /// Validator `i` (member id `i`) with `key` and an empty store, honest, starting with the
+    /// network.
+    fn new(net: &TestNetwork, i: usize, key: SignerKey, clock_offset: i64) -> Node {
+        Node {
+            index: i,
+            address: Address(i as u16),
+            signer: ConsensusSigner::new(net.ctx.clone(), key.signing_key().to_bytes()),
+            key,
+            next_key: None,
+            key_generation: 0,
+            member_id: None,
+            clock_offset,
+            faults: Faults::default(),
+            byzantine: None,
+            life: 0,
+            live: None,
+            store: Some(MemoryStore::new()),
+            wal: Vec::new(),
+            wal_height: Height(0),
+            wal_flushed: 0,
+            before_crash: (0, bansos_verifier::hash::TreeSize(0)),
+            sync_asked: (0, 0),
+            committed: 0,
+            started: true,
+            retired: false,
+            mempool: None,
+        }
+    }
 }
 
 fn peer_id(i: usize) -> PeerId {
@@ -262,11 +351,14 @@ impl World {
         let mut rng = Rng::new(seed);
         let n = config.validators;
         let net = TestNetwork::new(n, TIMEOUTS);
-        let vs = ValidatorSet::from_network(&net.network);
+        let genesis_vs = ValidatorSet::from_network(&net.network);
         let verifier = ConsensusVerifier::new(net.ctx.clone());
+        let plan = config
+            .governance
+            .map(|s| Plan::draw(s, &config, &mut Rng::new(seed ^ GOVERNANCE_SALT)));
         // The Byzantine validators are the last ones; the bug, if any, is validator 0's.
         let byz_from = n - config.byzantine;
-        let honest: Vec<bool> = (0..n).map(|i| i < byz_from).collect();
+        let mut honest: Vec<bool> = (0..n).map(|i| i < byz_from).collect();
         let reference = Ledger::open(net.network.clone(), MemoryStore::new())
             .expect("the reference ledger opens");
         let drift = TIMEOUTS.block_time_drift_ms as i64;
@@ -302,37 +394,57 @@ impl World {
             if i == 0 && config.bug == Some(Bug::SignForkedCheckpoint) {
                 faults.sign_forked_checkpoint = true;
             }
-            let signer = ConsensusSigner::new(net.ctx.clone(), net.keys[i].to_bytes());
             // Honest clocks drift within a fifth of the bound each way.
             let clock_offset = rng.range(0, (drift / 5 * 2) as u64) as i64 - drift / 5;
+            let key = SignerKey::new(&format!("v{i}"), net.keys[i].clone());
             nodes.push(Some(Node {
-                index: i,
-                address: Address(i as u16),
-                signer,
-                clock_offset,
                 faults,
                 byzantine,
-                life: 0,
-                live: None,
-                store: Some(MemoryStore::new()),
-                wal: Vec::new(),
-                wal_height: Height(0),
-                wal_flushed: 0,
-                before_crash: (0, bansos_verifier::hash::TreeSize(0)),
-                sync_asked: (0, 0),
-                committed: 0,
+                ..Node::new(&net, i, key, clock_offset)
             }));
         }
         let delay_min = rng.range(1, 10);
         let delay = (delay_min, delay_min + rng.range(10, 150));
         let loss = rng.range(0, 12) as f64 / 100.0;
         let duplicate = rng.range(0, 5) as f64 / 100.0;
+        let gov = plan.map(|plan| {
+            // Joining validators: honest, no store yet, their member id in node.toml.
+            for member in plan.joiners() {
+                let i = member as usize;
+                assert_eq!(i, nodes.len(), "a joining member's id is its node's index");
+                let key = Plan::joiner_key(member);
+                let clock_offset = rng.range(0, (drift / 5 * 2) as u64) as i64 - drift / 5;
+                nodes.push(Some(Node {
+                    member_id: Some(member),
+                    started: false,
+                    ..Node::new(&net, i, key, clock_offset)
+                }));
+                honest.push(true);
+            }
+            for change in &plan.changes {
+                if let Planned::Rotate { member } = *change {
+                    let n = nodes[member as usize].as_mut().expect("a node");
+                    n.next_key = Some(Plan::rotated_key(member));
+                }
+            }
+            let keys = nodes.iter().flatten().map(|n| n.key.clone()).collect();
+            Gov {
+                changes: vec![None; plan.changes.len()],
+                approved: vec![None; plan.changes.len()],
+                keys,
+                vote_from: plan.first_vote_ms,
+                seen: 0,
+                sent: BTreeMap::new(),
+                byzantine_votes: Vec::new(),
+                plan,
+            }
+        });
         let mut w = World {
-            checker: Checker::new(honest, reference),
+            checker: Checker::new(honest, reference, net.ctx.clone(), config.allow_stale_keys),
             config,
             seed,
             net,
-            vs,
+            genesis_vs,
             verifier,
             rng,
             now: 0,
@@ -351,19 +463,32 @@ impl World {
             recent: VecDeque::new(),
             healed: None,
             violation: None,
+            gov,
         };
         w.schedule_faults();
         for i in 0..n {
             w.start(i);
         }
+        if let Some(g) = &w.gov {
+            let join = g.plan.join_ms;
+            for member in g.plan.joiners() {
+                w.at(join, Ev::Join(member as usize));
+            }
+        }
         w.at(0, Ev::Tick);
         w
     }
 
-    /// Partitions, crashes and clock jumps during the chaos window, then the heal.
+    /// Partitions, crashes and clock jumps during the chaos window, then the heal. A race
+    /// scenario's split replaces the random partitions that would overlap it.
     fn schedule_faults(&mut self) {
         let n = self.config.validators;
         let chaos = self.config.chaos_ms;
+        let split = self.gov.as_ref().and_then(|g| g.plan.split.clone());
+        if let Some((sides, from, to)) = &split {
+            self.at(*from, Ev::Partition(sides.clone()));
+            self.at(*to, Ev::Heal);
+        }
         let mut t = self.rng.range(200, 1500);
         while t < chaos {
             // With the write-ahead-log bug, crashes are what reveal it.
@@ -374,10 +499,19 @@ impl World {
             };
             match kind {
                 0 => {
-                    let sides = (0..n).map(|_| self.rng.range(0, 1) as u8).collect();
-                    self.at(t, Ev::Partition(sides));
+                    let mut sides: Vec<u8> = (0..n).map(|_| self.rng.range(0, 1) as u8).collect();
                     let heal = t + self.rng.range(300, 3000);
-                    self.at(heal.min(chaos), Ev::Heal);
+                    // Joining validators (governance runs only) are on a side too.
+                    for _ in n..self.nodes.len() {
+                        sides.push(self.rng.range(0, 1) as u8);
+                    }
+                    let overlaps = split
+                        .as_ref()
+                        .is_some_and(|(_, from, to)| t <= *to && heal.min(chaos) >= *from);
+                    if !overlaps {
+                        self.at(t, Ev::Partition(sides));
+                        self.at(heal.min(chaos), Ev::Heal);
+                    }
                 }
                 1 => {
                     // Crash an honest validator (or the buggy one), restart it later.
@@ -458,31 +592,35 @@ impl World {
             self.take_violation();
             if let Some((healed_at, base)) = self.healed {
                 let low = self.min_honest_height();
-                if low >= base + self.config.progress_heights {
+                let pending = self.governance_pending();
+                if low >= base + self.config.progress_heights && pending.is_none() {
                     break;
                 }
                 if self.now > healed_at + self.config.progress_bound_ms {
                     if !self.config.check_progress {
                         break;
                     }
-                    let heights: Vec<String> = (0..self.config.validators)
-                        .filter(|i| self.checker.is_honest(*i))
+                    let heights: Vec<String> = (0..self.nodes.len())
+                        .filter(|i| self.counts_for_progress(*i))
                         .map(|i| format!("v{i} at {}", self.nodes[i].as_ref().unwrap().committed))
                         .collect();
                     self.checker.stalled(format!(
                         "{} ms after the network healed (at height {base}) the honest \
-                         validators had not all committed {} more heights: {}",
+                         validators had not all committed {} more heights: {}{}",
                         self.config.progress_bound_ms,
                         self.config.progress_heights,
-                        heights.join(", ")
+                        heights.join(", "),
+                        pending
+                            .map(|p| format!("; governance not done: {p}"))
+                            .unwrap_or_default()
                     ));
                     self.take_violation();
                 }
             }
         }
         let min_height = self.min_honest_height();
-        let log_size = (0..self.config.validators)
-            .filter(|i| self.checker.is_honest(*i))
+        let log_size = (0..self.nodes.len())
+            .filter(|i| self.counts_for_progress(*i))
             .filter_map(|i| {
                 let n = self.nodes[i].as_ref()?;
                 let live = n.live.as_ref()?;
@@ -498,13 +636,35 @@ impl World {
             log_size,
             violations: self.violation.into_iter().collect(),
             trace_hash: self.hash,
-            stats: self.stats,
+            epoch: self.checker.current_governance().roster.epoch,
+            stats: Stats {
+                stale_key_signatures: self.checker.stale_keys,
+                vote_fates: std::mem::take(&mut self.checker.vote_fates),
+                ..self.stats
+            },
         }
     }
 
+    /// Whether validator `i` must progress: honest, running (started, not retired) and a
+    /// validator of the network's current roster.
+    fn counts_for_progress(&self, i: usize) -> bool {
+        let Some(n) = self.nodes[i].as_ref() else {
+            return false;
+        };
+        self.checker.is_honest(i)
+            && n.started
+            && !n.retired
+            && self
+                .checker
+                .current_governance()
+                .roster
+                .validators()
+                .any(|m| m.id.0 == n.address.0)
+    }
+
     fn min_honest_height(&self) -> u64 {
-        (0..self.config.validators)
-            .filter(|i| self.checker.is_honest(*i))
+        (0..self.nodes.len())
+            .filter(|i| self.counts_for_progress(*i))
             .map(|i| self.nodes[i].as_ref().map(|n| n.committed).unwrap_or(0))
             .min()
             .unwrap_or(0)
@@ -572,9 +732,22 @@ impl World {
                 self.node(i).clock_offset = offset;
             }
             Ev::Restart(i) => {
-                if self.node(i).live.is_none() {
+                let n = self.node(i);
+                if n.live.is_none() && n.started && !n.retired {
                     self.start(i);
                 }
+            }
+            Ev::Join(i) => {
+                self.note(format!("v{i} joins: a new node with an empty store"));
+                self.node(i).started = true;
+                self.start(i);
+            }
+            Ev::SwitchKey(i) => self.switch_key(i),
+            Ev::Retire(i) => {
+                if self.node(i).live.is_some() {
+                    self.stop(i);
+                }
+                self.retire(i, "shut down by its operator after its removal");
             }
             Ev::Partition(sides) => {
                 self.note(format!("partition {sides:?}"));
@@ -586,13 +759,13 @@ impl World {
                 if self.now >= self.config.chaos_ms && self.healed.is_none() {
                     self.note("heal: network whole, clocks back within the bound".into());
                     let drift = TIMEOUTS.block_time_drift_ms as i64;
-                    for i in 0..self.config.validators {
+                    for i in 0..self.nodes.len() {
                         let honest = self.checker.is_honest(i);
                         let n = self.node(i);
                         if honest && n.clock_offset.abs() > drift / 5 {
                             n.clock_offset = n.clock_offset.signum() * drift / 5;
                         }
-                        if n.live.is_none() {
+                        if n.live.is_none() && n.started && !n.retired {
                             self.start(i);
                         }
                     }
@@ -640,7 +813,7 @@ impl World {
     }
 
     fn broadcast(&mut self, from: usize, msg: Msg) {
-        for to in 0..self.config.validators {
+        for to in 0..self.nodes.len() {
             self.send(from, to, msg.clone());
         }
     }
@@ -649,7 +822,10 @@ impl World {
         if self.node(to).live.is_none() {
             return;
         }
-        self.note(format!("v{from}->v{to} {}", msg.kind()));
+        // Forwarded transactions are many and tell little: kept out of the trace.
+        if !matches!(msg, Msg::Txs(_)) {
+            self.note(format!("v{from}->v{to} {}", msg.kind()));
+        }
         if let Some(b) = self.node(to).byzantine.as_mut()
             && b.replay
             && !matches!(msg, Msg::Status(_) | Msg::SyncRequest(_))
@@ -709,6 +885,11 @@ impl World {
                     );
                 }
             }
+            Msg::Txs(txs) => {
+                for tx in &txs {
+                    self.admit(to, tx);
+                }
+            }
         }
     }
 
@@ -716,12 +897,18 @@ impl World {
 
     /// Starts (or restarts) validator `i` from what its store and write-ahead log hold.
     fn start(&mut self, i: usize) {
+        if !self.may_start(i) {
+            return;
+        }
         let now = self.now;
         let net = self.net.clone();
-        let vs = self.vs.clone();
-        let n = self.node(i);
-        let store = n.store.take().expect("a stopped node holds its store");
-        let mut core = net.core(i, store);
+        let store = self
+            .node(i)
+            .store
+            .take()
+            .expect("a stopped node holds its store");
+        let n = self.nodes[i].as_ref().expect("a node");
+        let mut core = Self::core_of(&net, n, store);
         core.set_faults(n.faults.clone());
         let start = match core.on(Input::ConsensusReady, now, &|_| false) {
             Ok(effects) => match effects.into_iter().find_map(|e| match e {
@@ -738,14 +925,42 @@ impl World {
             threshold_params.quorum = ThresholdParam::new(1, 3);
         }
         let params = Params {
-            address: Address(i as u16),
+            address: self.node(i).address,
             threshold_params,
             value_payload:
                 malachitebft_app_channel::app::types::core::ValuePayload::ProposalAndParts,
             enabled: true,
         };
+        // The shell's `params()`: the validators of the height, as the core has them.
+        let vs = if i == 0 && self.config.bug == Some(Bug::FixedValidatorSet) {
+            self.genesis_vs.clone()
+        } else {
+            core.validator_set().clone()
+        };
         // The engine's default queue capacities (malachite config 0.8.2).
         let state = State::new(net.ctx.clone(), start, vs.clone(), params, 10, 500);
+        if self.gov.is_some() {
+            // The node's mempool, checked against the store's roster, refilled from the journal
+            // with what is not committed yet (`write::restore_journal`).
+            let n = self.node(i);
+            let mut pool = Mempool::new(net.network.clone(), POOL_MAX, MEMPOOL_BYTES_MAX)
+                .with_roster(core.roster().clone());
+            if let Some(old) = n.mempool.take() {
+                for tx in old.peek_batch(usize::MAX, usize::MAX) {
+                    if core
+                        .ledger()
+                        .store()
+                        .tx_location(&tx.hash())
+                        .ok()
+                        .flatten()
+                        .is_none()
+                    {
+                        pool.submit(tx);
+                    }
+                }
+            }
+            n.mempool = Some(pool);
+        }
         let n = self.node(i);
         let committed = core.ledger().store().height().unwrap_or(0);
         let size = core.ledger().size();
@@ -773,6 +988,7 @@ impl World {
                 replay.len()
             ));
         }
+        self.checker.started_height(i, start.0, &vs);
         self.input(
             i,
             CInput::StartHeight(start, vs, false, None, VoteExtensionPolicy::Required),
@@ -795,13 +1011,123 @@ impl World {
         }
     }
 
-    fn crash(&mut self, i: usize) {
-        let bug = self.config.bug;
+    /// Validator `i`'s core over `store`, with its key and address (`TestNetwork::core` for
+    /// a validator whose key may have been rotated or that joined later).
+    fn core_of(net: &TestNetwork, node: &Node, store: MemoryStore) -> Core<MemoryStore> {
+        let ledger = Ledger::open(net.network.clone(), store).expect("opening a simulated ledger");
+        Core::new(
+            net.ctx.clone(),
+            node.address,
+            node.key.clone(),
+            ledger,
+            BlockPolicy::default(),
+        )
+        .expect("a simulated core")
+    }
+
+    /// Whether node `i` may start, as `bansos-node` decides it (`node::whoami` on the roster
+    /// its store holds): a removed member's node does not (it retires); a rotated member's
+    /// operator starts it with the new key once the rotation is approved.
+    fn may_start(&mut self, i: usize) -> bool {
+        let network = self.net.network.clone();
+        let n = self.node(i);
+        if n.retired {
+            return false;
+        }
+        let store = n.store.as_ref().expect("a stopped node holds its store");
+        let roster = match governance(&network, store) {
+            Ok(g) => g.roster,
+            Err(e) => panic!("a memory store does not fail: {e}"),
+        };
+        let who = |n: &Node| {
+            whoami(
+                &roster,
+                &n.key.signing_key().verifying_key().to_bytes(),
+                n.key.name(),
+                n.member_id,
+            )
+        };
+        let member = MemberId(n.address.0);
+        let mut found = who(n);
+        if found.is_err()
+            && let Some(k) = n.next_key.clone()
+            && roster.member(member).and_then(|m| m.key)
+                == Some(k.signing_key().verifying_key().to_bytes())
+        {
+            self.install_key(i, k);
+            found = who(self.node(i));
+        }
+        match found {
+            Ok(m) => {
+                assert_eq!(m.id, member, "a node's member id is its address");
+                true
+            }
+            Err(e) => {
+                if roster.member(member).is_some_and(|m| !m.active) {
+                    self.retire(i, "does not start: removed by governance");
+                } else {
+                    self.checker
+                        .violations
+                        .push(("engine", format!("v{i} cannot start: {e:#}")));
+                }
+                false
+            }
+        }
+    }
+
+    /// Validator `i`'s operator puts its new key in place (the next start uses it).
+    fn install_key(&mut self, i: usize, key: SignerKey) {
+        let ctx = self.net.ctx.clone();
+        let n = self.node(i);
+        n.signer = ConsensusSigner::new(ctx, key.signing_key().to_bytes());
+        n.key = key;
+        n.next_key = None;
+        n.key_generation += 1;
+        self.stats.key_switches += 1;
+        self.note(format!("v{i} switches to its new key"));
+    }
+
+    /// A rotated validator's operator restarts its node with the new key.
+    fn switch_key(&mut self, i: usize) {
+        let Some(key) = self.node(i).next_key.clone() else {
+            return;
+        };
+        let live = self.node(i).live.is_some();
+        if live {
+            self.stop(i);
+        }
+        self.install_key(i, key);
+        if live {
+            self.start(i);
+        }
+    }
+
+    /// Validator `i` is shut down for good.
+    fn retire(&mut self, i: usize, why: &str) {
+        let n = self.node(i);
+        if !n.retired {
+            n.retired = true;
+            self.stats.retired += 1;
+            self.note(format!("v{i} {why}"));
+        }
+    }
+
+    /// Stops validator `i` (a clean stop: its write-ahead log is whole); what survives a crash
+    /// stays.
+    fn stop(&mut self, i: usize) {
         let n = self.node(i);
         let Some(live) = n.live.take() else { return };
         n.life += 1;
         n.before_crash = (n.committed, live.core.ledger().size());
         n.store = Some(live.core.into_ledger().into_store());
+    }
+
+    fn crash(&mut self, i: usize) {
+        let bug = self.config.bug;
+        if self.node(i).live.is_none() {
+            return;
+        }
+        self.stop(i);
         // The engine's write-ahead log writes each entry to its file as it comes and syncs it
         // before publishing, deciding and starting a round: a process crash keeps what was
         // written, a machine crash (power loss) only what was synced. The store syncs each
@@ -827,14 +1153,25 @@ impl World {
     fn tick(&mut self) {
         let arrivals = self.rng.range(0, 4);
         for _ in 0..arrivals {
-            if self.pool.len() < POOL_MAX {
+            if self.gov.is_some() {
+                self.next_tx += 1;
+                let tx = self.program_tx(self.next_tx);
+                let live = self.serving();
+                if !live.is_empty() {
+                    let i = live[self.rng.range(0, live.len() as u64 - 1) as usize];
+                    self.submit(i, &tx);
+                }
+            } else if self.pool.len() < POOL_MAX {
                 self.next_tx += 1;
                 let tx = self.net.tx(self.next_tx);
                 self.pool.insert(Hash::digest(&tx), tx);
             }
         }
+        if self.gov.is_some() {
+            self.govern();
+        }
         if self.now.is_multiple_of(STATUS_MS) {
-            for i in 0..self.config.validators {
+            for i in 0..self.nodes.len() {
                 if self.node(i).live.is_some() {
                     let tip = self.node(i).committed;
                     self.broadcast(i, Msg::Status(tip));
@@ -843,7 +1180,7 @@ impl World {
         }
         for i in 0..self.config.validators {
             let pick = self.rng.next_u64();
-            let to = self.rng.range(0, self.config.validators as u64 - 1) as usize;
+            let to = self.rng.range(0, self.nodes.len() as u64 - 1) as usize;
             let replay = self.node(i).byzantine.as_ref().and_then(|b| {
                 (b.replay && !b.seen.is_empty())
                     .then(|| b.seen[(pick % b.seen.len() as u64) as usize].clone())
@@ -856,6 +1193,189 @@ impl World {
             }
         }
         self.at(self.now + TICK_MS, Ev::Tick);
+    }
+
+    // ---- transactions and governance (governance runs) ----
+
+    /// The nodes running.
+    fn serving(&self) -> Vec<usize> {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].as_ref().is_some_and(|n| n.live.is_some()))
+            .collect()
+    }
+
+    /// A valid transaction, different for each `seq`: member 0 registers a program, signed
+    /// with its key of the moment (`TestNetwork::tx`, with a rotated key once it is).
+    fn program_tx(&self, seq: u64) -> Bytes {
+        let body = TxBody::ProgramRegistered(ProgramRegistered {
+            code: ProgramCode::new(&format!("P{seq}")).expect("a valid code"),
+            name: "Program".into(),
+            period_kind: PeriodKind::Monthly,
+            amount: AmountRule::Flat(Rupiah(100_000)),
+        });
+        let key = &self.gov.as_ref().expect("a governance run").keys[0];
+        let tx = SignedTx::sign(&self.net.network.id, MemberId(0), body, key.signing_key())
+            .expect("a valid transaction");
+        Bytes::from(tx.encode())
+    }
+
+    /// Node `i` admits `tx` as the node's API does (`write::admit`): not if it is committed,
+    /// else through its mempool's checks against its roster.
+    fn admit(&mut self, i: usize, tx: &Bytes) -> Option<Admission> {
+        let n = self.nodes[i].as_mut()?;
+        let live = n.live.as_ref()?;
+        let signed = SignedTx::decode(tx).ok()?;
+        let store = live.core.ledger().store();
+        if store.tx_location(&signed.hash()).ok().flatten().is_some() {
+            return None;
+        }
+        Some(n.mempool.as_mut()?.submit(signed))
+    }
+
+    /// A client submits `tx` to node `i`, which forwards it to the others if it admits it
+    /// anew; whether it acknowledged it.
+    fn submit(&mut self, i: usize, tx: &Bytes) -> bool {
+        match self.admit(i, tx) {
+            Some(Admission::Added(_)) => {
+                self.broadcast(i, Msg::Txs(vec![tx.clone()]));
+                true
+            }
+            Some(Admission::AlreadyPending(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// The validators' governance: approvals followed, votes submitted (again) while not
+    /// counted, the Byzantine validators' double votes.
+    fn govern(&mut self) {
+        let Some(mut gov) = self.gov.take() else {
+            return;
+        };
+        let state = self.checker.current_governance().clone();
+        while gov.seen < state.approved.len() {
+            let a = &state.approved[gov.seen];
+            gov.seen += 1;
+            self.stats.changes += 1;
+            let Some(k) = gov
+                .changes
+                .iter()
+                .position(|c| c.as_ref() == Some(&a.change))
+            else {
+                self.checker.violations.push((
+                    "governance",
+                    format!(
+                        "height {} approved a change no validator voted for: {}",
+                        a.height,
+                        a.change.name()
+                    ),
+                ));
+                continue;
+            };
+            gov.approved[k] = Some(a.height);
+            if let Planned::Rotate { member } = gov.plan.changes[k] {
+                gov.keys[member as usize] = Plan::rotated_key(member);
+            }
+            gov.vote_from = self.now + gov.plan.gap_ms;
+            self.note(format!(
+                "epoch {} approved at height {}: {}",
+                a.epoch,
+                a.height,
+                a.change.name()
+            ));
+        }
+        if self.now >= gov.vote_from {
+            let roster = &state.roster;
+            let epoch = roster.epoch;
+            let open: Vec<usize> = (0..gov.changes.len())
+                .filter(|&k| gov.approved[k].is_none())
+                .collect();
+            // A double vote's first epoch votes on the first two changes at once.
+            let double = gov.plan.scenario == Scenario::DoubleVote && gov.seen == 0;
+            let candidates: Vec<usize> =
+                open.into_iter().take(if double { 2 } else { 1 }).collect();
+            let voters: Vec<u16> = roster.validators().map(|m| m.id.0).collect();
+            for voter in voters {
+                let byzantine = !self.checker.is_honest(voter as usize);
+                for (slot, &k) in candidates.iter().enumerate() {
+                    if double && !byzantine && gov.plan.choices[voter as usize] & (1 << slot) == 0 {
+                        continue;
+                    }
+                    let planned = gov.plan.changes[k];
+                    let change = gov.changes[k]
+                        .get_or_insert_with(|| {
+                            let current = &gov.keys[planned.member() as usize];
+                            Plan::change(&self.net.network, planned, Some(current))
+                        })
+                        .clone();
+                    let counted = state
+                        .pending
+                        .get(&change.hash())
+                        .is_some_and(|p| p.voters.iter().any(|(m, _)| m.0 == voter));
+                    let last = gov.sent.get(&(voter, k, epoch)).copied();
+                    // An honest voter submits until its vote counts; a Byzantine one again
+                    // and again.
+                    if (counted && !byzantine) || last.is_some_and(|t| self.now < t + RESUBMIT_MS) {
+                        continue;
+                    }
+                    gov.sent.insert((voter, k, epoch), self.now);
+                    let body = TxBody::Vote(GovernanceVote {
+                        epoch,
+                        change: change.clone(),
+                    });
+                    let key = gov.keys[voter as usize].signing_key();
+                    let tx = SignedTx::sign(&self.net.network.id, MemberId(voter), body, key)
+                        .expect("a valid vote");
+                    let tx = Bytes::from(tx.encode());
+                    self.stats.votes += 1;
+                    self.note(format!(
+                        "v{voter} votes for {} in epoch {epoch}{}",
+                        change.name(),
+                        if last.is_some() { " again" } else { "" }
+                    ));
+                    if byzantine && !gov.byzantine_votes.iter().any(|(_, v)| *v == tx) {
+                        gov.byzantine_votes.push((voter as usize, tx.clone()));
+                    }
+                    self.submit_vote(voter as usize, &tx);
+                }
+            }
+        }
+        self.gov = Some(gov);
+    }
+
+    /// A validator's operator submits its vote to its own node, or to another if that one is
+    /// down or refuses it (a node behind still checks against an older roster).
+    fn submit_vote(&mut self, voter: usize, tx: &Bytes) {
+        if self.submit(voter, tx) {
+            return;
+        }
+        let live = self.serving();
+        if !live.is_empty() {
+            let i = live[self.rng.range(0, live.len() as u64 - 1) as usize];
+            self.submit(i, tx);
+        }
+    }
+
+    /// Whether every planned change is approved and in force: a joining or rotated validator
+    /// (still a validator) signed a block after its change (with its new key); what is missing
+    /// otherwise.
+    fn governance_pending(&self) -> Option<String> {
+        let gov = self.gov.as_ref()?;
+        let roster = &self.checker.current_governance().roster;
+        for (k, planned) in gov.plan.changes.iter().enumerate() {
+            let Some(at) = gov.approved[k] else {
+                return Some(format!("change {} ({planned:?}) is not approved", k + 1));
+            };
+            let m = planned.member();
+            let validates = roster.validators().any(|v| v.id.0 == m);
+            let signs = matches!(planned, Planned::Add { .. } | Planned::Rotate { .. });
+            if signs && validates && self.checker.signed(m).is_none_or(|h| h <= at) {
+                return Some(format!(
+                    "v{m} signed no block since its change ({planned:?}) was approved at height \
+                     {at}"
+                ));
+            }
+        }
+        None
     }
 
     // ---- the consensus state machine ----
@@ -933,7 +1453,11 @@ impl World {
     fn ask(&mut self, io: &mut Io<'_>, input: Input) -> Option<Reply> {
         let i = io.node.index;
         let local = self.local_ms(io.node);
-        let effects = match io.core.on(input, local, &|_| false) {
+        // The shell's `admitted`: what its mempool holds passed the stateless checks against
+        // the roster of the height being decided (none without a per-node mempool).
+        let pool = io.node.mempool.as_ref();
+        let admitted = |h: &Hash| pool.is_some_and(|p| p.contains(h));
+        let effects = match io.core.on(input, local, &admitted) {
             Ok(e) => e,
             Err(e) => {
                 self.checker
@@ -973,8 +1497,22 @@ impl World {
                 Effect::Publish(part) => self.publish_part(io, part),
                 Effect::Committed(c) => {
                     io.node.committed = c.height.0;
-                    for h in c.accepted.iter().chain(c.rejected.iter().map(|(h, _)| h)) {
-                        self.pool.remove(h);
+                    match io.node.mempool.as_mut() {
+                        Some(pool) => {
+                            // `app::committed`: the block's transactions out of the mempool,
+                            // and the roster of a change that takes effect into it.
+                            pool.remove(c.accepted.iter());
+                            pool.remove(c.rejected.iter().map(|(h, _)| h));
+                            if let Some(roster) = c.roster.clone() {
+                                let refused = pool.set_roster(roster);
+                                self.stats.refused_by_roster += refused.len() as u64;
+                            }
+                        }
+                        None => {
+                            for h in c.accepted.iter().chain(c.rejected.iter().map(|(h, _)| h)) {
+                                self.pool.remove(h);
+                            }
+                        }
                     }
                     let store = io.core.ledger().store();
                     let block = store.decided(c.height.0).ok().flatten();
@@ -989,6 +1527,7 @@ impl World {
                                 .push(("rules", format!("v{i} stored an undecodable block: {e}"))),
                         }
                     }
+                    self.checker.committed_governance(i, &c, io.core);
                     self.note(format!(
                         "v{i} commits height {} ({} entries, log size {})",
                         c.height.0,
@@ -996,6 +1535,9 @@ impl World {
                         c.size.0
                     ));
                     self.checker.prune_votes(c.height.0.saturating_sub(2));
+                    if c.roster.is_some() {
+                        self.change_seen(io, &c);
+                    }
                 }
                 Effect::InvalidProposal { height, why, .. } => {
                     if self.checker.is_honest(i) {
@@ -1009,6 +1551,9 @@ impl World {
                 Effect::RefusedCheckpointVote { validator, why } => {
                     if self.checker.is_honest(i) {
                         self.stats.refused_checkpoint_votes += 1;
+                        if self.checker.is_honest(validator.0 as usize) {
+                            self.stats.refused_honest_checkpoint_votes += 1;
+                        }
                     }
                     self.note(format!(
                         "v{i} refuses v{}'s checkpoint vote: {why}",
@@ -1018,6 +1563,36 @@ impl World {
             }
         }
         reply
+    }
+
+    /// Validator `io` committed a block after which a governance change takes effect: if the
+    /// change removed it, its operator shuts it down (or lets it follow); if it rotated its
+    /// key, its operator restarts it with the new one.
+    fn change_seen(&mut self, io: &mut Io<'_>, c: &Committed) {
+        let i = io.node.index;
+        let Some(roster) = &c.roster else { return };
+        let Some(plan) = self.gov.as_ref().map(|g| g.plan.clone()) else {
+            return;
+        };
+        let me = roster.member(MemberId(io.node.address.0));
+        if me.is_some_and(|m| !m.active) {
+            match plan.retire_ms {
+                Some(d) => {
+                    self.note(format!("v{i} sees its removal; it stops in {d} ms"));
+                    self.at(self.now + d, Ev::Retire(i));
+                }
+                None => self.note(format!("v{i} sees its removal; it keeps following")),
+            }
+        }
+        if let Some(k) = &io.node.next_key
+            && me.and_then(|m| m.key) == Some(k.signing_key().verifying_key().to_bytes())
+        {
+            self.note(format!(
+                "v{i} sees its key rotated; its operator switches in {} ms",
+                plan.switch_ms
+            ));
+            self.at(self.now + plan.switch_ms, Ev::SwitchKey(i));
+        }
     }
 
     /// The mempool's answer for a proposal: at `earliest` with what it holds, waiting until
@@ -1033,7 +1608,11 @@ impl World {
         if (h, r) != (height, round) {
             return;
         }
-        if self.pool.is_empty() && now < deadline {
+        let empty = match &self.node(i).mempool {
+            Some(pool) => pool.is_empty(),
+            None => self.pool.is_empty(),
+        };
+        if empty && now < deadline {
             let life = self.node(i).life;
             self.at(
                 (now + 5).min(deadline),
@@ -1047,7 +1626,30 @@ impl World {
             return;
         }
         self.node(i).live.as_mut().expect("live").collecting = None;
-        let txs: Vec<Bytes> = self.pool.values().take(200).cloned().collect();
+        let mut txs: Vec<Bytes> = match &self.node(i).mempool {
+            Some(pool) => pool
+                .peek_batch(BLOCK_TXS, usize::MAX)
+                .iter()
+                .map(|t| Bytes::from(t.encode()))
+                .collect(),
+            None => self.pool.values().take(BLOCK_TXS).cloned().collect(),
+        };
+        // A Byzantine voter puts its votes in its own blocks, again and again (one twice):
+        // the rules must count each vote once, in its epoch only.
+        if let Some(g) = &self.gov
+            && !self.checker.is_honest(i)
+        {
+            let mine: Vec<Bytes> = g
+                .byzantine_votes
+                .iter()
+                .filter(|(v, _)| *v == i)
+                .map(|(_, t)| t.clone())
+                .collect();
+            if let Some(last) = mine.last() {
+                txs.push(last.clone());
+            }
+            txs.extend(mine);
+        }
         // A Byzantine proposer that equivocates builds a second block from other
         // transactions, on a copy of its store, before the real one.
         if let Some(b) = self.node(i).byzantine.as_ref()
@@ -1135,7 +1737,7 @@ impl World {
             pol_round: Round::Nil,
             proposer: Address(i as u16),
         };
-        let to: Vec<bool> = (0..self.config.validators)
+        let to: Vec<bool> = (0..self.nodes.len())
             .map(|_| self.rng.chance(0.5))
             .collect();
         self.node(i)
@@ -1159,7 +1761,7 @@ impl World {
             }
             None => (false, None),
         };
-        for to in 0..self.config.validators {
+        for to in 0..self.nodes.len() {
             if withhold && self.rng.chance(0.5) {
                 continue;
             }
@@ -1248,14 +1850,14 @@ impl World {
             }
             CEffect::PublishLivenessMsg(msg, r) => {
                 if let LivenessMsg::Vote(v) = &msg {
-                    self.record_vote(i, v);
+                    self.record_vote(io.node, v);
                     self.republish_precommits(io);
                 }
                 self.broadcast(i, Msg::Liveness(msg));
                 r.resume_with(())
             }
             CEffect::RepublishVote(v, r) => {
-                self.record_vote(i, &v);
+                self.record_vote(io.node, &v);
                 self.republish_precommits(io);
                 self.broadcast(i, Msg::Liveness(LivenessMsg::Vote(v)));
                 r.resume_with(())
@@ -1301,14 +1903,17 @@ impl World {
             }
             CEffect::Decide(cert, extensions, r) => {
                 io.node.wal_flushed = io.node.wal.len();
-                let check = block_on(self.verifier.verify_commit_certificate(
-                    &self.net.ctx,
-                    &cert,
-                    &self.vs,
-                    ThresholdParams::default(),
-                ));
-                if let Err(e) = check {
-                    self.checker.no_quorum(i, cert.height.0, format!("{e:?}"));
+                // Against the roster of the height, as the reference ledger has it.
+                if let Some(vs) = self.checker.validator_set_at(cert.height.0) {
+                    let check = block_on(self.verifier.verify_commit_certificate(
+                        &self.net.ctx,
+                        &cert,
+                        &vs,
+                        ThresholdParams::default(),
+                    ));
+                    if let Err(e) = check {
+                        self.checker.no_quorum(i, cert.height.0, format!("{e:?}"));
+                    }
                 }
                 self.ask(
                     io,
@@ -1328,7 +1933,13 @@ impl World {
                     },
                 ) {
                     let life = io.node.life;
-                    let vs = self.vs.clone();
+                    // The shell's `Next::Start(h, params())`: the core's validators of h.
+                    let vs = if i == 0 && self.config.bug == Some(Bug::FixedValidatorSet) {
+                        self.genesis_vs.clone()
+                    } else {
+                        io.core.validator_set().clone()
+                    };
+                    self.checker.started_height(i, h.0, &vs);
                     self.at(
                         self.now,
                         Ev::Feed {
@@ -1509,7 +2120,8 @@ impl World {
         }
     }
 
-    fn record_vote(&mut self, i: usize, v: &SignedVote<Ctx>) {
+    fn record_vote(&mut self, node: &Node, v: &SignedVote<Ctx>) {
+        let (i, generation) = (node.index, node.key_generation);
         let m = &v.message;
         if m.validator.0 as usize != i {
             return;
@@ -1524,6 +2136,7 @@ impl World {
                 m.height.0,
                 m.round.as_u32().unwrap_or(0),
                 m.vote_type == VoteType::Precommit,
+                generation,
             ),
             value,
         );
@@ -1538,7 +2151,7 @@ impl World {
         }
         let Some(b) = io.node.byzantine.clone() else {
             if let SignedConsensusMsg::Vote(v) = &msg {
-                self.record_vote(i, v);
+                self.record_vote(io.node, v);
             }
             return self.broadcast(i, Msg::Consensus(msg));
         };
@@ -1560,7 +2173,7 @@ impl World {
                     NilOrVal::Nil => NilOrVal::Val(ValueId([self.rng.next_u64() as u8; 32])),
                 };
                 let other = Vote::new(m.vote_type, m.height, m.round, value, m.validator);
-                let sides = (0..self.config.validators)
+                let sides = (0..self.nodes.len())
                     .map(|_| self.rng.chance(0.5))
                     .collect();
                 block_on(io.node.signer.sign_vote(other))
