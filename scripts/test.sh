@@ -68,15 +68,13 @@ fi
 # joins with an empty store, one removed, one given a new key, one given more power, a change
 # voted while the network is split, a Byzantine validator voting twice, three changes in a row),
 # every validator following the roster of each height. The test-profile binary built above.
-# --allow-stale-keys: the consensus core still adds a removed or rotated-out key's signature to
-# the checkpoints its node publishes (a known defect, sim/tests/sim.rs); drop it once fixed.
 step "simulator seeds"
 sim_status=0
 sim=${CARGO_TARGET_DIR:-target}/debug/bansos-sim
 "$sim" --seeds 300 || sim_status=$?
 "$sim" --seeds 150 --validators 4 --byzantine 1 || sim_status=$?
 "$sim" --seeds 50 --validators 7 --byzantine 2 || sim_status=$?
-governance() { "$sim" --allow-stale-keys --governance "$@" || sim_status=$?; }
+governance() { "$sim" --governance "$@" || sim_status=$?; }
 governance add --seeds 40
 governance remove --seeds 40 --validators 5
 governance rotate --seeds 40

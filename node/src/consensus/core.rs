@@ -500,6 +500,11 @@ where
         &self.vs
     }
 
+    /// This validator's member id.
+    fn me_id(&self) -> bansos_verifier::entry::MemberId {
+        bansos_verifier::entry::MemberId(self.me.0)
+    }
+
     /// The members in force at the height being decided.
     pub fn roster(&self) -> &Roster {
         &self.roster
@@ -1259,7 +1264,15 @@ where
                 }),
             }
         }
-        if !sigs.contains_key(self.key.name())
+        // Only a validator of this height signs, with the key the roster gives it: a removed
+        // member's node, or a rotated one not yet restarted with its new key, adds nothing.
+        let mine = self.key.signing_key().verifying_key().to_bytes();
+        let validates = self
+            .roster
+            .member(self.me_id())
+            .is_some_and(|m| m.is_validator() && m.key == Some(mine));
+        if validates
+            && !sigs.contains_key(self.key.name())
             && !self.faults.sign_forked_checkpoint
             && let Ok(own) = self.ledger.sign_checkpoint(&self.key)
         {
