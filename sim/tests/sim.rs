@@ -153,7 +153,10 @@ fn a_removed_or_rotated_out_key_signs_no_checkpoint() {
         };
         for seed in 1..=10 {
             let violations = run(&c, seed).violations;
-            assert!(violations.is_empty(), "{scenario:?} seed {seed}: {violations:?}");
+            assert!(
+                violations.is_empty(),
+                "{scenario:?} seed {seed}: {violations:?}"
+            );
         }
     }
 }
