@@ -66,7 +66,7 @@ pub enum DecodeError {
 }
 
 /// Hex in JSON for fixed-size byte arrays.
-mod hex_array {
+pub(crate) mod hex_array {
     use serde::{Deserialize, Deserializer, Serializer};
     pub fn serialize<S: Serializer, const N: usize>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&data_encoding::HEXLOWER.encode(v))

@@ -120,7 +120,7 @@ pub struct NewMember {
     /// What it may submit.
     pub role: Role,
     /// Its Ed25519 public key (transactions, consensus, checkpoints).
-    #[serde(with = "hex32")]
+    #[serde(with = "crate::entry::hex_array")]
     pub public_key: [u8; 32],
     /// Its peer-to-peer address.
     pub p2p_address: String,
@@ -134,14 +134,14 @@ pub struct KeyRotation {
     /// Whose key.
     pub member: MemberId,
     /// The new Ed25519 public key.
-    #[serde(with = "hex32")]
+    #[serde(with = "crate::entry::hex_array")]
     pub new_key: [u8; 32],
     /// The new key's signature over [`rotation_statement`]: its holder asks for it.
-    #[serde(with = "hex64")]
+    #[serde(with = "crate::entry::hex_array")]
     pub new_key_signature: [u8; 64],
     /// The old key's signature over the same statement; absent when the old key is lost (the
     /// quorum's votes then stand alone, and the absence is on the log for all to see).
-    #[serde(default, with = "hex64_opt", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "hex_opt", skip_serializing_if = "Option::is_none")]
     pub old_key_signature: Option<[u8; 64]>,
 }
 
@@ -472,7 +472,7 @@ pub struct RosterMember {
     pub role: Role,
     /// Its Ed25519 public key; `None` where a verifier does not know it (a member that never
     /// validated, whose key a trust policy does not list).
-    #[serde(with = "hex32_opt")]
+    #[serde(with = "hex_opt")]
     pub key: Option<[u8; 32]>,
     /// Its peer-to-peer address (empty where a verifier does not know it).
     pub p2p_address: String,
@@ -1251,30 +1251,21 @@ fn check_link(
     Ok(roster)
 }
 
-mod hex32 {
+/// Hex in JSON for optional fixed-size byte arrays (`null` when absent).
+mod hex_opt {
     use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&data_encoding::HEXLOWER.encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
-        let s = String::deserialize(d)?;
-        let v = data_encoding::HEXLOWER_PERMISSIVE
-            .decode(s.as_bytes())
-            .map_err(serde::de::Error::custom)?;
-        v.try_into()
-            .map_err(|_| serde::de::Error::custom("expected 32 bytes of hex"))
-    }
-}
-
-mod hex32_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &Option<[u8; 32]>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer, const N: usize>(
+        v: &Option<[u8; N]>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         match v {
             Some(v) => s.serialize_some(&data_encoding::HEXLOWER.encode(v)),
             None => s.serialize_none(),
         }
     }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 32]>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(
+        d: D,
+    ) -> Result<Option<[u8; N]>, D::Error> {
         let Some(s) = Option::<String>::deserialize(d)? else {
             return Ok(None);
         };
@@ -1282,43 +1273,7 @@ mod hex32_opt {
             .decode(s.as_bytes())
             .map_err(serde::de::Error::custom)?;
         Ok(Some(v.try_into().map_err(|_| {
-            serde::de::Error::custom("expected 32 bytes of hex")
-        })?))
-    }
-}
-
-mod hex64 {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&data_encoding::HEXLOWER.encode(v))
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        let s = String::deserialize(d)?;
-        let v = data_encoding::HEXLOWER_PERMISSIVE
-            .decode(s.as_bytes())
-            .map_err(serde::de::Error::custom)?;
-        v.try_into()
-            .map_err(|_| serde::de::Error::custom("expected 64 bytes of hex"))
-    }
-}
-
-mod hex64_opt {
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(v: &Option<[u8; 64]>, s: S) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(v) => s.serialize_some(&data_encoding::HEXLOWER.encode(v)),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<[u8; 64]>, D::Error> {
-        let Some(s) = Option::<String>::deserialize(d)? else {
-            return Ok(None);
-        };
-        let v = data_encoding::HEXLOWER_PERMISSIVE
-            .decode(s.as_bytes())
-            .map_err(serde::de::Error::custom)?;
-        Ok(Some(v.try_into().map_err(|_| {
-            serde::de::Error::custom("expected 64 bytes of hex")
+            serde::de::Error::custom(format!("expected {N} bytes of hex"))
         })?))
     }
 }
